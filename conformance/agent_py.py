@@ -19,6 +19,7 @@ from typing import Any
 
 import uvnet as net
 from uvnet import _runtime as rt
+from uvnet.errors import NULL
 from uvnet.events import EventEmitter
 
 from .encode import Encoder, is_plain
@@ -101,7 +102,9 @@ class Run:
                 count = self.adopted.get(key, 0) + 1
                 self.adopted[key] = count
                 self.observe(arg, f"{name}.{event}#{count}")
-        self.record({"k": "ev", "obj": name, "ev": event, "args": self.encode(args), "during": self.current_step})
+        self.record(
+            {"k": "ev", "obj": name, "ev": event, "args": self.encode(args), "during": self.current_step}
+        )
         self.event_args.setdefault(key, []).append(args)
         self.check_waiter(key)
 
@@ -109,7 +112,9 @@ class Run:
         key = ("cb", cb_name)
 
         def callback(*args: Any) -> None:
-            self.record({"k": "cb", "name": cb_name, "args": self.encode(list(args)), "during": self.current_step})
+            self.record(
+                {"k": "cb", "name": cb_name, "args": self.encode(list(args)), "during": self.current_step}
+            )
             self.event_args.setdefault(key, []).append(list(args))
             self.check_waiter(key)
 
@@ -126,7 +131,8 @@ class Run:
     def evaluate(self, node: list[Any]) -> Any:
         kind = node[0]
         if kind == "lit":
-            return node[1]
+            # JavaScript's null is uvnet's NULL; None stands for undefined (see uvnet.errors).
+            return NULL if node[1] is None else node[1]
         if kind == "undef":
             return None
         if kind == "num":
@@ -352,7 +358,9 @@ class Agent:
         op = cmd.get("op")
         if op == "hello":
             loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
-            self.send({"k": "hello", "runtime": "uvnet", "version": getattr(net, "__version__", "0"), "loop": loop})
+            self.send(
+                {"k": "hello", "runtime": "uvnet", "version": getattr(net, "__version__", "0"), "loop": loop}
+            )
         elif op == "run":
             if self.run is not None:
                 self.run.finish()

@@ -81,7 +81,9 @@ def check_reference(scenario: Scenario, cache: ReferenceCache, expected: Expecta
         return outcome
     if any("timeout at step" in e or "uncaught" in e for e in trace["ending"]):
         outcome.verdict = "error"
-        outcome.text = "the reference run did not complete (a scenario that cannot pass):\n" + render_trace(trace)
+        outcome.text = "the reference run did not complete (a scenario that cannot pass):\n" + render_trace(
+            trace
+        )
         return outcome
     outcome.findings = doc_findings(scenario, trace)
     if outcome.findings:

@@ -39,6 +39,10 @@ def encode_number(value: float) -> Any:
     return value
 
 
+def _is_js_null(value: Any) -> bool:
+    return type(value).__name__ == "JSNull"
+
+
 class Encoder:
     """Encodes values; knows which objects are observed (and so are written by name)."""
 
@@ -48,6 +52,8 @@ class Encoder:
     def __call__(self, value: Any, depth: int = 0) -> Any:
         if value is None or isinstance(value, (bool, str)):
             return value
+        if _is_js_null(value):
+            return None
         if isinstance(value, int):
             return value
         if isinstance(value, float):

@@ -43,7 +43,12 @@ def collect_ports(records: list[dict[str, Any]], scenario: Scenario) -> dict[int
     ports: dict[int, str] = {}
 
     def add(value: Any) -> None:
-        if isinstance(value, int) and not isinstance(value, bool) and value in EPHEMERAL and value not in ports:
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and value in EPHEMERAL
+            and value not in ports
+        ):
             ports[value] = f"P{len(ports) + 1}"
 
     def walk(value: Any) -> None:
@@ -160,7 +165,9 @@ def normalize(records: list[dict[str, Any]], scenario: Scenario, tmp: str) -> Tr
             agents_of.setdefault(rec["obj"], set()).add(str(rec.get("agent")))
             arrival.append((rec["obj"], rec["ev"]))
         elif kind == "cb":
-            callbacks.setdefault(rec["name"], []).append({"args": rewrite(rec["args"]), "during": rec.get("during")})
+            callbacks.setdefault(rec["name"], []).append(
+                {"args": rewrite(rec["args"]), "during": rec.get("during")}
+            )
         elif kind == "timeout":
             ending.append({"timeout at step": rec["step"]})
         elif kind == "uncaught":

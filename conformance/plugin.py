@@ -27,7 +27,9 @@ from .runner import REFERENCE, Pairing, pairings_for
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("uvnet-conformance")
-    group.addoption("--impl", default="uvnet", help="implementation under test: uvnet (default), uvnet-asyncio")
+    group.addoption(
+        "--impl", default="uvnet", help="implementation under test: uvnet (default), uvnet-asyncio"
+    )
     group.addoption("--section", action="append", default=[], help="only scenarios citing this doc section")
     group.addoption("--no-mixed", action="store_true", help="skip the mixed pairings")
     group.addoption("--conformance-report", default=None, help="directory for results.json and matrix.md")

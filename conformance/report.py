@@ -71,7 +71,14 @@ def matrix(outcomes: list[dict[str, Any]]) -> str:
     if failures:
         lines += ["", "## Failures", ""]
         for o in failures:
-            lines += [f"### `{o['scenario']}` [{o['pairing']}]: {o['verdict']}", "", "```", o["text"], "```", ""]
+            lines += [
+                f"### `{o['scenario']}` [{o['pairing']}]: {o['verdict']}",
+                "",
+                "```",
+                o["text"],
+                "```",
+                "",
+            ]
     known = [o for o in outcomes if o["verdict"] == "known"]
     if known:
         lines += ["", "## Known differences (conformance/expectations.yaml)", ""]

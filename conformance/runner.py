@@ -84,12 +84,17 @@ def run_scenario(scenario: Scenario, pairing: Pairing, pool: AgentPool) -> RunRe
     return result
 
 
-def _run(scenario: Scenario, pairing: Pairing, pool: AgentPool, run_id: str, tmp: str, result: RunResult) -> None:
+def _run(
+    scenario: Scenario, pairing: Pairing, pool: AgentPool, run_id: str, tmp: str, result: RunResult
+) -> None:
     try:
         if pairing.single:
             plan = [(pool.get(pairing.first), list(scenario.sides))]
         else:
-            plan = [(pool.get(pairing.first), scenario.sides[:1]), (pool.get(pairing.rest), scenario.sides[1:])]
+            plan = [
+                (pool.get(pairing.first), scenario.sides[:1]),
+                (pool.get(pairing.rest), scenario.sides[1:]),
+            ]
     except AgentError as exc:
         result.status, result.detail = "crash", f"could not start an agent: {exc}"
         return
@@ -128,7 +133,9 @@ def _run(scenario: Scenario, pairing: Pairing, pool: AgentPool, run_id: str, tmp
         try:
             if kind == "done":
                 for other in others:
-                    other.send({"op": "sync", "run": run_id, "step": data["step"], "exports": data["exports"]})
+                    other.send(
+                        {"op": "sync", "run": run_id, "step": data["step"], "exports": data["exports"]}
+                    )
             elif kind in ("timeout", "uncaught", "fatal"):
                 for other in others:
                     other.send({"op": "abort", "run": run_id})

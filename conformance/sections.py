@@ -15,8 +15,8 @@ from pathlib import Path
 _API = re.compile(
     r"^(new )?(net|server|socket|blockList|BlockList|SocketAddress|socketaddress)\.[A-Za-z0-9]+(\(.*\))?$"
 )
-_CLASS = re.compile(r"^类\s*[:：]\s*(net\.[A-Za-z]+)$")
-_EVENT = re.compile(r"^(?:事件|Event)\s*[:：]\s*'([A-Za-z]+)'$")
+_CLASS = re.compile(r"^类\s*[:\uff1a]\s*(net\.[A-Za-z]+)$")
+_EVENT = re.compile(r"^(?:事件|Event)\s*[:\uff1a]\s*'([A-Za-z]+)'$")
 
 
 def spec_dir() -> Path:
