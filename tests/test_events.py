@@ -1,7 +1,7 @@
 """uvnet.events: EventEmitter with Node 24's semantics.
 
 The expected values are what Node 24 printed for the JavaScript twin of each test (measured with
-node_fixtures' Node 24.11); ``test_node_agrees`` re-runs the twins when that Node is installed.
+node_fixtures' Node 24.21); ``test_node_agrees`` re-runs the twins when that Node is installed.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ When a macrotask returns, Node drains two queues before anything else may run
    microtasks; a nextTick queued from a microtask waits until the microtask queue is empty;
 3. then unhandled promise rejections are reported; repeat from 1 while anything is queued.
 
-Measured on Node 24.11 (``/tmp`` scripts, output quoted in ``tests/test_runtime.py``)::
+Measured on Node 24.21 (the JS twins in ``tests/test_runtime.py``, re-run there when Node is installed)::
 
     sync, tick1, tick2, tick-from-tick, micro1, micro2, micro-from-tick, micro-from-micro,
     tick-from-micro, immediate, timeout0
@@ -32,10 +32,12 @@ Mapping onto asyncio (identical on uvloop and on asyncio's own loop; neither has
 * Timers are Node's own design: one list per duration, each list ordered by insertion, a priority
   queue of lists keyed by (expiry, list id).  Only the earliest expiry is armed on the loop, through
   a :class:`Clock` (``loop.call_at`` for :class:`LoopClock`; a virtual clock for tests).
-* Immediates are a queue processed by one ``loop.call_soon`` callback (the "check phase").  Node runs
-  the check phase of the iteration that queued them before the next timers phase; uvloop runs
-  ``call_soon`` callbacks in the idle phase, *after* due timers, so the timers callback first runs
-  immediates that were queued before it (they would have had their check phase already in Node).
+* Immediates are a queue processed by one ``loop.call_soon`` callback (the "check phase").  The
+  phase order Node guarantees is rebuilt on top: immediates queued by I/O, timers or the main script
+  run before the next timers phase (uvloop would run a due timer first: its ``call_soon`` queue runs
+  in libuv's idle phase, after timers), so a timers wakeup first runs such immediates; immediates
+  queued *by the check phase* belong to the next loop turn, after the timers due by then, so the
+  check callback first runs due timers when all it holds came from the previous check phase.
   Measured: from the main script and from I/O and timer callbacks, Node 24 ran ``setImmediate``
   before ``setTimeout(0)`` in every run; this model always does.
 * Between two callbacks of a timers or check phase the queues are drained, except right after a
@@ -46,7 +48,8 @@ Keep-alive (``run()`` returns when the process would exit): the loop is alive wh
 (``ref_handle``), a ref'd timer or a ref'd immediate exists, while ticks/microtasks are pending, while
 the main coroutine has not finished, or while a coroutine run by ``spawn`` awaits an asyncio future
 (asyncio futures stand for libuv requests, which keep Node's loop alive).  Unref'd timers and
-immediates still fire while something else keeps the loop alive.
+immediates fire only while something else keeps the loop alive: libuv (>= 1.45, Node 24) tests
+liveness right after its timers phase, so an unref'd immediate queued by the last timer never runs.
 
 ``spawn`` drives a coroutine the way V8 drives an async function: synchronously to the first
 ``await``; awaiting a :class:`Promise` resumes from a microtask (one tick, as ``await`` on a native
@@ -553,6 +556,8 @@ class Promise:
                 rt._enqueue_microtask(reaction, (self,))
         if state == _REJECTED and not self._handled:
             rt._pending_rejections.append(self)
+            if not rt._depth and not rt._drain_scheduled:
+                rt._schedule_drain()  # the rejection is judged at the end of a drain
 
     def _subscribe(self, reaction: Reaction, *, handles: bool) -> None:  # node: PerformPromiseThen
         if handles:
@@ -1052,8 +1057,10 @@ class Runtime:
 
     # -- coroutines ------------------------------------------------------------------------------------
 
-    def spawn(self, coro: Coroutine[Any, Any, Any], *, uncaught: bool = False) -> Promise:
-        """Run ``coro`` as a JS async function; returns its promise.  # node: AsyncFunctionEnter
+    def spawn(
+        self, coro: Coroutine[Any, Any, Any], *, uncaught: bool = False
+    ) -> Promise:  # node: AsyncFunctionEnter
+        """Run ``coro`` as a JS async function; returns its promise.
 
         ``uncaught=False`` marks the promise handled: a failure only rejects it.  With
         ``uncaught=True`` a rejection nobody handles is reported as uncaught, as Node does.

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Coroutine, Iterable, Mapping
-from typing import Any, Final
+from typing import Any, Final, Self
 
 from . import _runtime
 from .errors import js_number_to_string, make_error
@@ -158,19 +158,19 @@ class EventEmitter(metaclass=_EventEmitterMeta):
 
     errorMonitor: Final = errorMonitor
 
-    def __init__(self, opts: Mapping[str, Any] | None = None, *, captureRejections: bool = False) -> None:
-        # node: EventEmitter.init
+    def __init__(
+        self, opts: Mapping[str, Any] | None = None, *, captureRejections: bool = False
+    ) -> None:  # node: EventEmitter.init
         if opts is not None and opts.get("captureRejections"):
             captureRejections = True
         self._events: dict[object, tuple[Listener, ...]] = {}
         self._maxListeners: float | None = None
-        self._warned: set[object] = set()
-        self._capture_rejections = captureRejections
+        self._eventsWarned: set[object] = set()
+        self._captureRejections = captureRejections
 
     # -- adding ----------------------------------------------------------------------------------------
 
-    def _add_listener(self, name: object, listener: Listener, prepend: bool) -> EventEmitter:
-        # node: _addListener
+    def _add_listener(self, name: object, listener: Listener, prepend: bool) -> Self:  # node: _addListener
         _check_listener(listener)
         if "newListener" in self._events:
             unwrapped = getattr(listener, "listener", None)
@@ -183,13 +183,14 @@ class EventEmitter(metaclass=_EventEmitterMeta):
         updated = (listener, *existing) if prepend else (*existing, listener)
         events[name] = updated
         limit = self._max_listeners()
-        if limit > 0 and len(updated) > limit and name not in self._warned:
+        if limit > 0 and len(updated) > limit and name not in self._eventsWarned:
             self._warn_max_listeners(name, len(updated), limit)
         return self
 
-    def _warn_max_listeners(self, name: object, count: int, limit: float) -> None:
-        # node: warnMaxListenersExceeded
-        self._warned.add(name)
+    def _warn_max_listeners(
+        self, name: object, count: int, limit: float
+    ) -> None:  # node: warnMaxListenersExceeded
+        self._eventsWarned.add(name)
         limit_text = js_number_to_string(limit)
         message = (
             f"Possible EventEmitter memory leak detected. {count} {name} listeners added to "
@@ -198,27 +199,26 @@ class EventEmitter(metaclass=_EventEmitterMeta):
         )
         warnings.warn(MaxListenersExceededWarning(message, self, name, count), stacklevel=4)
 
-    def addListener(self, name: object, listener: Listener) -> EventEmitter:  # node: addListener
+    def addListener(self, name: object, listener: Listener) -> Self:  # node: addListener
         return self._add_listener(name, listener, False)
 
-    def on(self, name: object, listener: Listener) -> EventEmitter:  # node: on (alias of addListener)
+    def on(self, name: object, listener: Listener) -> Self:  # node: on (alias of addListener)
         return self._add_listener(name, listener, False)
 
-    def prependListener(self, name: object, listener: Listener) -> EventEmitter:  # node: prependListener
+    def prependListener(self, name: object, listener: Listener) -> Self:  # node: prependListener
         return self._add_listener(name, listener, True)
 
-    def once(self, name: object, listener: Listener) -> EventEmitter:  # node: once
+    def once(self, name: object, listener: Listener) -> Self:  # node: once
         _check_listener(listener)
         return self.on(name, _OnceWrapper(self, name, listener))
 
-    def prependOnceListener(self, name: object, listener: Listener) -> EventEmitter:
-        # node: prependOnceListener
+    def prependOnceListener(self, name: object, listener: Listener) -> Self:  # node: prependOnceListener
         _check_listener(listener)
         return self.prependListener(name, _OnceWrapper(self, name, listener))
 
     # -- removing --------------------------------------------------------------------------------------
 
-    def removeListener(self, name: object, listener: Listener) -> EventEmitter:  # node: removeListener
+    def removeListener(self, name: object, listener: Listener) -> Self:  # node: removeListener
         _check_listener(listener)
         events = self._events
         existing = events.get(name)
@@ -229,7 +229,7 @@ class EventEmitter(metaclass=_EventEmitterMeta):
             if not _matches(only, listener):
                 return self
             del events[name]
-            self._warned.discard(name)
+            self._eventsWarned.discard(name)
             if "removeListener" in events:
                 original = getattr(only, "listener", None)
                 self.emit("removeListener", name, original if original else listener)
@@ -243,23 +243,23 @@ class EventEmitter(metaclass=_EventEmitterMeta):
         events[name] = updated
         if len(updated) == 1:
             # Node collapses a one-element array back to the function, losing its `warned` flag.
-            self._warned.discard(name)
+            self._eventsWarned.discard(name)
         if "removeListener" in events:
             self.emit("removeListener", name, listener)
         return self
 
-    def off(self, name: object, listener: Listener) -> EventEmitter:  # node: off (alias of removeListener)
+    def off(self, name: object, listener: Listener) -> Self:  # node: off (alias of removeListener)
         return self.removeListener(name, listener)
 
-    def removeAllListeners(self, name: object = _MISSING) -> EventEmitter:  # node: removeAllListeners
+    def removeAllListeners(self, name: object = _MISSING) -> Self:  # node: removeAllListeners
         events = self._events
         if "removeListener" not in events:
             if name is _MISSING:
                 self._events = {}
-                self._warned.clear()
+                self._eventsWarned.clear()
             elif name in events:
                 del events[name]
-                self._warned.discard(name)
+                self._eventsWarned.discard(name)
             return self
         if name is _MISSING:
             for key in self._own_keys():
@@ -267,7 +267,7 @@ class EventEmitter(metaclass=_EventEmitterMeta):
                     self.removeAllListeners(key)
             self.removeAllListeners("removeListener")
             self._events = {}
-            self._warned.clear()
+            self._eventsWarned.clear()
             return self
         listeners = events.get(name)
         if listeners is not None:
@@ -293,26 +293,23 @@ class EventEmitter(metaclass=_EventEmitterMeta):
         for listener in listeners:
             result = listener(*args)
             if result is not None and isinstance(result, Coroutine):
-                self._run_async_listener(result, name, args)
+                self._run_async_listener(result)
         return True
 
-    def _run_async_listener(
-        self, coro: Coroutine[Any, Any, Any], name: object, args: tuple[Any, ...]
-    ) -> None:
-        # node: addCatch (a listener's returned promise)
-        if not self._capture_rejections:
+    def _run_async_listener(self, coro: Coroutine[Any, Any, Any]) -> None:  # node: addCatch
+        if not self._captureRejections:
             _runtime.spawn(coro, uncaught=True)
             return
         promise = _runtime.spawn(coro)
         promise.catch(lambda err: _runtime.next_tick(self._emit_rejection_nt, err))
 
     def _emit_rejection_nt(self, err: BaseException) -> None:  # node: emitUnhandledRejectionOrErr
-        previous = self._capture_rejections
-        self._capture_rejections = False  # an async 'error' listener must not loop back here
+        previous = self._captureRejections
+        self._captureRejections = False  # an async 'error' listener must not loop back here
         try:
             self.emit("error", err)
         finally:
-            self._capture_rejections = previous
+            self._captureRejections = previous
 
     # -- inspecting ------------------------------------------------------------------------------------
 
@@ -341,7 +338,7 @@ class EventEmitter(metaclass=_EventEmitterMeta):
             keys.sort(key=_key_rank)  # stable: insertion order within strings and within symbols
         return keys
 
-    def setMaxListeners(self, n: float) -> EventEmitter:  # node: setMaxListeners
+    def setMaxListeners(self, n: float) -> Self:  # node: setMaxListeners
         self._maxListeners = _validate_number(n, "setMaxListeners")
         return self
 
@@ -401,8 +398,10 @@ def getMaxListeners(emitter: EventEmitter) -> float:  # node: events.getMaxListe
     return emitter.getMaxListeners()
 
 
-def setMaxListeners(n: float | None = None, *targets: EventEmitter) -> None:
-    # node: EventEmitter.setMaxListeners (None is JS's undefined: the default applies)
+def setMaxListeners(
+    n: float | None = None, *targets: EventEmitter
+) -> None:  # node: EventEmitter.setMaxListeners
+    # None is JS's undefined: the default applies
     value = _validate_number(EventEmitter.defaultMaxListeners if n is None else n, "setMaxListeners")
     if not targets:
         EventEmitter.defaultMaxListeners = value
