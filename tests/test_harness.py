@@ -39,7 +39,10 @@ def test_parse_literals() -> None:
     assert parse_expression("-Infinity") == ["num", "-Infinity"]
     assert parse_expression("undefined") == ["undef"]
     assert parse_expression("'a\\0b'") == ["lit", "a\0b"]
-    assert parse_expression('{port: 0, "host": "::1"}') == ["obj", [["port", ["lit", 0]], ["host", ["lit", "::1"]]]]
+    assert parse_expression('{port: 0, "host": "::1"}') == [
+        "obj",
+        [["port", ["lit", 0]], ["host", ["lit", "::1"]]],
+    ]
     assert parse_expression("[1, null]") == ["arr", [["lit", 1], ["lit", None]]]
 
 
@@ -77,8 +80,15 @@ def test_loader_compiles_sides_docs_and_waits(tmp_path: Path) -> None:
     assert s.id == "s"
     assert [step["side"] for step in s.steps] == ["server", "client", "client"]
     assert s.docs == {0: 6}
-    assert s.steps[1] == {"i": 1, "side": "client", "op": "wait", "obj": None, "cb": "done", "event": None,
-                          "bind": ["a", "b"]}
+    assert s.steps[1] == {
+        "i": 1,
+        "side": "client",
+        "op": "wait",
+        "obj": None,
+        "cb": "done",
+        "event": None,
+        "bind": ["a", "b"],
+    }
 
 
 @pytest.mark.parametrize(
@@ -98,17 +108,32 @@ def test_loader_reports_bad_files(tmp_path: Path, text: str, message: str) -> No
 
 
 # -- normaliser and differ -------------------------------------------------------------------------------
-def _records(port: int, chunks: list[bytes], extra: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+def _records(
+    port: int, chunks: list[bytes], extra: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     import base64
 
     recs: list[dict[str, Any]] = [{"k": "ret", "step": 0, "v": port}]
     recs += [
-        {"k": "ev", "obj": "cli", "ev": "data", "args": [{"$bytes": base64.b64encode(c).decode()}], "during": None}
+        {
+            "k": "ev",
+            "obj": "cli",
+            "ev": "data",
+            "args": [{"$bytes": base64.b64encode(c).decode()}],
+            "during": None,
+        }
         for c in chunks
     ]
     recs.append(
-        {"k": "ev", "obj": "cli", "ev": "error", "during": None,
-         "args": [{"$err": {"name": "Error", "message": f"connect ECONNREFUSED 127.0.0.1:{port}", "port": port}}]}
+        {
+            "k": "ev",
+            "obj": "cli",
+            "ev": "error",
+            "during": None,
+            "args": [
+                {"$err": {"name": "Error", "message": f"connect ECONNREFUSED 127.0.0.1:{port}", "port": port}}
+            ],
+        }
     )
     return recs + (extra or [])
 
