@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable, Iterator
 
 import pytest
+
 import uvnet as net
 from uvnet.errors import NULL, NodeError, NodeRangeError, NodeSyntaxError, NodeTypeError
 
@@ -448,6 +449,110 @@ def test_blocklist_address_rules_dedupe_across_forms() -> None:
     assert bl.check("1.2.3.4") and bl.check("::ffff:102:304", "ipv6")
     bl.removeAddress("1.2.3.4")
     assert (bl.rules, bl.size, bl.check("::ffff:1.2.3.4", "ipv6")) == ([], 0, False)
+
+
+# Address rules come out in the iteration order of Node's C++ std::unordered_map (see
+# uvnet/_hashorder.py).  Every expected list below was measured on Node v24.21.0 (linux-x64, with the
+# host's libstdc++.so.6.0.30), running the same calls.
+
+
+def _blocklist_after(*calls: tuple[object, ...]) -> net.BlockList:
+    bl = net.BlockList()
+    for name, *args in calls:
+        getattr(bl, str(name))(*args)
+    return bl
+
+
+def _v4(*last: int, net24: str = "1.1.1") -> list[str]:
+    return [f"{net24}.{i}" for i in last]
+
+
+@pytest.mark.parametrize(
+    ("calls", "expected"),
+    [
+        pytest.param(
+            [("addAddress", a) for a in _v4(*range(1, 13))],
+            _v4(12, 11, 10, 9, 8, 7, 1, 4, 6, 2, 3, 5),
+            id="ipv4-twelve",
+        ),
+        pytest.param(
+            [
+                ("addAddress", "2001:db8::1", "ipv6"),
+                ("addAddress", "10.0.0.1"),
+                ("addAddress", "::1", "ipv6"),
+                ("addAddress", "::ffff:10.0.0.2", "ipv6"),
+                ("addAddress", "fe80::1", "ipv6"),
+                ("addAddress", "10.0.0.3"),
+                ("addAddress", "10.0.0.2"),  # replaces the mapped rule, keeps its place
+                ("addAddress", "::ffff:10.0.0.1", "ipv6"),
+                ("removeAddress", "::ffff:10.0.0.3", "ipv6"),  # removes the IPv4 rule
+                ("addAddress", "10.0.0.4"),
+            ],
+            ["10.0.0.4", "fe80::1", "::1", "10.0.0.2", "::ffff:10.0.0.1", "2001:db8::1"],
+            id="mixed-families-mapped-forms",
+        ),
+        pytest.param(
+            [
+                ("addAddresses", [f"2001:db8::{i:x}" for i in range(1, 21)], "ipv6"),  # 13 -> 29 buckets
+                ("removeAddress", "2001:db8::7", "ipv6"),
+                ("removeAddress", "2001:db8::13", "ipv6"),
+            ],
+            [
+                f"2001:db8::{i:x}"
+                for i in (0x12, 0x11, 0x10, 0x14, 0xF, 0xE, 0xD, 0xA, 0xC, 3, 1, 4, 5, 6, 2, 8, 9, 0xB)
+            ],
+            id="ipv6-rehash-and-erase",
+        ),
+        pytest.param(
+            [("addAddress", a) for a in _v4(*range(1, 8), net24="192.0.2")],
+            _v4(7, 1, 2, 3, 4, 6, 5, net24="192.0.2"),
+            id="fresh-list",
+        ),
+        pytest.param(
+            [
+                *[("addAddress", a) for a in _v4(*range(40), net24="198.51.100")],  # 127 buckets by now
+                ("clear",),  # std::unordered_map::clear keeps the buckets
+                *[("addAddress", a) for a in _v4(*range(1, 8), net24="192.0.2")],
+            ],
+            _v4(7, 6, 5, 4, 3, 2, 1, net24="192.0.2"),
+            id="after-clear",
+        ),
+    ],
+)
+def test_blocklist_address_rule_order(calls: list[tuple[object, ...]], expected: list[str]) -> None:
+    bl = _blocklist_after(*calls)
+    assert bl.rules == [f"Address: {'IPv6' if ':' in a else 'IPv4'} {a}" for a in expected]
+    assert bl.size == len(expected)
+
+
+def test_blocklist_address_order_with_other_rules() -> None:
+    bl = _blocklist_after(
+        ("addRange", "1.0.0.1", "1.0.0.9"),
+        ("addAddress", "5.6.7.8"),
+        ("addSubnet", "10.0.0.0", 8),
+        ("addAddress", "abcd::1", "ipv6"),
+        ("addAddress", "9.9.9.9"),
+        ("addSubnet", "fc00::", 7, "ipv6"),
+        ("addAddress", "::ffff:5.6.7.8", "ipv6"),
+        ("addRange", "2.0.0.1", "2.0.0.9"),
+    )
+    assert bl.rules == [
+        "Address: IPv4 9.9.9.9",
+        "Address: IPv6 ::ffff:5.6.7.8",
+        "Address: IPv6 abcd::1",
+        "Subnet: IPv6 fc00::/7",
+        "Subnet: IPv4 10.0.0.0/8",
+        "Range: IPv4 2.0.0.1-2.0.0.9",
+        "Range: IPv4 1.0.0.1-1.0.0.9",
+    ]
+    assert bl.size == 7
+
+
+def test_blocklist_ignores_constructor_arguments() -> None:
+    bl = net.BlockList(1, 2)  # new net.BlockList(1, 2) works in Node
+    bl.addAddress("1.1.1.1")
+    bl.addAddress("::1", "ipv6")
+    assert bl.rules == ["Address: IPv4 1.1.1.1", "Address: IPv6 ::1"]
 
 
 def test_blocklist_check_addresses() -> None:

@@ -6,8 +6,10 @@ Node 24 keeps three kinds of rules (src/node_sockaddr.cc) and ``rules`` lists th
 order: exact addresses, then subnets newest first, then ranges newest first.  ``size`` counts all.
 
 * **Addresses** are keyed by IP only (the port of a SocketAddress is ignored) and an IPv4 address
-  is the same key as its IPv4-mapped IPv6 form: adding ``::ffff:1.2.3.4`` after ``1.2.3.4`` replaces
-  the rule (one rule, printed in the newer form), and removing either form removes it.
+  is the same rule as its IPv4-mapped IPv6 form: adding ``::ffff:1.2.3.4`` after ``1.2.3.4`` replaces
+  the rule (one rule, printed in the newer form), and removing either form removes it.  Node holds
+  them in a C++ ``std::unordered_map`` under both forms and lists them in that map's iteration
+  order, which ``_hashorder`` reproduces (Node's IpHash, libstdc++'s bucket list and growth policy).
 * **Subnets** match by prefix.  An IPv4 address also matches IPv6 subnets through its mapped form,
   and an IPv4-mapped IPv6 address also matches IPv4 subnets through its embedded address.
   Removal needs the exact network text and prefix; the first (newest) equal rule goes.
@@ -28,6 +30,7 @@ import re
 from collections.abc import Sequence
 from typing import Final, NamedTuple
 
+from ._hashorder import UnorderedMap, node_ip_hash
 from ._ip import from_mapped, is_mapped, to_mapped, uv_inet_pton
 from .address import SocketAddress
 from .errors import (
@@ -44,9 +47,23 @@ from .errors import (
 __all__ = ["BlockList"]
 
 
-def _key(family: int, value: int) -> int:
-    """The address-rule key: IPv4 and its mapped IPv6 form share one."""
+_Key = tuple[int, int]  # (family, address value): what IpEqual compares
+
+
+def _rule_id(family: int, value: int) -> int:
+    """One number per address rule: IPv4 and its mapped IPv6 form are the same rule."""
     return to_mapped(value) if family == 4 else value
+
+
+def _alt_key(family: int, value: int) -> _Key | None:  # node: AddSocketAddressImpl's second key
+    """The other form Node also files an address under: IPv4 <-> IPv4-mapped IPv6, else none."""
+    if family == 4:
+        return (6, to_mapped(value))
+    return (4, from_mapped(value)) if is_mapped(value) else None
+
+
+def _hash_key(key: _Key) -> int:
+    return node_ip_hash(key[0], key[1])
 
 
 def _compare(a: SocketAddress, b: SocketAddress) -> int | None:  # node: SocketAddress::compare
@@ -118,9 +135,14 @@ class BlockList:
         "fc00::/7",
     )
 
-    def __init__(self) -> None:
-        # Insertion-ordered; listed newest first.
-        self._addresses: dict[int, SocketAddress] = {}
+    def __init__(self, *_ignored: object) -> None:
+        # Node's constructor declares no parameters and JS drops extra arguments, so
+        # ``new net.BlockList(1, 2)`` works; accept and ignore them the same way.
+        # Node's exact-address map in SocketAddressBlockList: each rule sits under its own key and,
+        # for IPv4 and IPv4-mapped IPv6, under the other form too; the value is the address as last
+        # added.  ``_address_count`` is Node's rule counter for that map.
+        self._addresses: UnorderedMap[_Key, SocketAddress] = UnorderedMap(_hash_key)
+        self._address_count = 0
         self._subnets: list[_Subnet] = []  # newest first
         self._ranges: list[_Range] = []  # newest first
 
@@ -131,8 +153,16 @@ class BlockList:
     # -- adding ------------------------------------------------------------------------------------
 
     def addAddress(self, address: object = None, family: object = None) -> None:  # node: addAddress
-        sa = _to_address(address, family, "address")
-        self._addresses[_key(sa._family, sa._value)] = sa
+        self._add_address(_to_address(address, family, "address"))
+
+    def _add_address(self, sa: SocketAddress) -> None:  # node: SocketAddressBlockList::AddSocketAddressImpl
+        key = (sa._family, sa._value)
+        if key not in self._addresses:
+            self._address_count += 1
+        self._addresses.set(key, sa)
+        alt = _alt_key(sa._family, sa._value)
+        if alt is not None:
+            self._addresses.set(alt, sa)
 
     def addAddresses(self, addresses: object = None, family: object = None) -> None:  # node: addAddresses
         if not isinstance(addresses, (list, tuple)):
@@ -147,7 +177,7 @@ class BlockList:
                 validate_string(item, f"addresses[{i}]")
                 parsed.append(SocketAddress({"address": item, "family": fam}))
         for sa in parsed:
-            self._addresses[_key(sa._family, sa._value)] = sa
+            self._add_address(sa)
 
     def addRange(self, start: object = None, end: object = None, family: object = None) -> None:
         # node: addRange
@@ -181,7 +211,11 @@ class BlockList:
 
     def removeAddress(self, address: object = None, family: object = None) -> None:  # node: removeAddress
         sa = _to_address(address, family, "address")
-        self._addresses.pop(_key(sa._family, sa._value), None)
+        # node: SocketAddressBlockList::RemoveSocketAddress: the rule's key, then the other form.
+        self._address_count -= self._addresses.erase((sa._family, sa._value))
+        alt = _alt_key(sa._family, sa._value)
+        if alt is not None:
+            self._addresses.erase(alt)
 
     def removeRange(self, start: object = None, end: object = None, family: object = None) -> None:
         # node: removeRange
@@ -206,7 +240,8 @@ class BlockList:
         self.removeSubnet(address, prefix, family)
 
     def clear(self) -> None:  # node: clear
-        self._addresses.clear()
+        self._addresses.clear()  # keeps its bucket array, as std::unordered_map::clear does
+        self._address_count = 0
         self._subnets.clear()
         self._ranges.clear()
 
@@ -226,7 +261,7 @@ class BlockList:
         return self._apply(af, value, None)
 
     def _apply(self, family: int, value: int, sa: SocketAddress | None) -> bool:  # node: Apply
-        if _key(family, value) in self._addresses:
+        if (family, value) in self._addresses:  # both forms are keys
             return True
         for sub in self._subnets:
             if _in_subnet(family, value, sub.network._family, sub.network._value, sub.prefix):
@@ -240,20 +275,22 @@ class BlockList:
 
     @property
     def rules(self) -> list[str]:  # node: SocketAddressBlockList::ListRules
-        # DIVERGENCE(blocklist-address-rule-order): Node lists exact-address rules in the iteration
-        # order of a C++ std::unordered_map (hash order); we list them newest first, which agrees
-        # with Node for up to two addresses and often beyond, but not always.
-        out = [
-            f"Address: {'IPv4' if sa._family == 4 else 'IPv6'} {sa.address}"
-            for sa in reversed(self._addresses.values())
-        ]
+        # Address rules in the map's iteration order, each printed where the first of its (one or
+        # two) keys sits; Node skips values it has already printed.
+        out: list[str] = []
+        listed: set[int] = set()
+        for _, sa in self._addresses.items():
+            rule = _rule_id(sa._family, sa._value)
+            if rule not in listed:
+                listed.add(rule)
+                out.append(f"Address: {'IPv4' if sa._family == 4 else 'IPv6'} {sa.address}")
         out.extend(sub.rule() for sub in self._subnets)
         out.extend(rng.rule() for rng in self._ranges)
         return out
 
     @property
     def size(self) -> int:  # node: getSize
-        return len(self._addresses) + len(self._subnets) + len(self._ranges)
+        return self._address_count + len(self._subnets) + len(self._ranges)
 
     def toJSON(self) -> list[str]:  # node: BlockList.prototype.toJSON
         return self.rules
