@@ -38,6 +38,10 @@ class _Missing:
 _MISSING = _Missing()
 
 
+def _noop(*_args: Any) -> None:
+    return None
+
+
 def _js_string(value: Any) -> str:  # node: String(value)
     if value is None:
         return "undefined"
@@ -108,15 +112,16 @@ class Run:
         self.event_args.setdefault(key, []).append(args)
         self.check_waiter(key)
 
-    def make_cb(self, cb_name: str) -> Callable[..., None]:
+    def make_cb(self, cb_name: str, result: Any = None) -> Callable[..., Any]:
         key = ("cb", cb_name)
 
-        def callback(*args: Any) -> None:
+        def callback(*args: Any) -> Any:
             self.record(
                 {"k": "cb", "name": cb_name, "args": self.encode(list(args)), "during": self.current_step}
             )
             self.event_args.setdefault(key, []).append(list(args))
             self.check_waiter(key)
+            return result
 
         return callback
 
@@ -184,7 +189,15 @@ class Run:
 
     def builtin(self, name: str, args: list[Any]) -> Any:
         if name == "cb":
-            return self.make_cb(str(args[0]))
+            if not 1 <= len(args) <= 2 or not isinstance(args[0], str):
+                raise Fatal("builtin cb expects a name and an optional return value")
+            return self.make_cb(args[0], *args[1:])
+        if name == "alloc":
+            return bytearray(int(args[0]))
+        if name == "noop":
+            return _noop
+        if name == "controller":
+            return net.AbortController()
         if name == "buf":
             return str(args[0]).encode("utf-8")
         if name == "hex":
@@ -203,12 +216,21 @@ class Run:
             self.observe(value, name)
 
     # -- steps -----------------------------------------------------------------------------------------
+    def assign(self, step: dict[str, Any]) -> Any:
+        target = self.evaluate(step["obj"])
+        value = self.evaluate(step["expr"])
+        if isinstance(target, dict):
+            target[step["key"]] = value
+        else:
+            setattr(target, step["key"], value)
+        return value
+
     def exec_sync(self, step: dict[str, Any]) -> dict[str, Any]:
-        """Run a let/call step; return the exports it produced."""
+        """Run a let/set/call step; return the exports it produced."""
         i = step["i"]
         self.current_step = i
         try:
-            value = self.evaluate(step["expr"])
+            value = self.assign(step) if step["op"] == "set" else self.evaluate(step["expr"])
         except Fatal:
             raise
         except Exception as exc:
@@ -295,7 +317,7 @@ class Run:
                     await self.wait_sync(step_index)
                     continue
                 exports: dict[str, Any] = {}
-                if step["op"] in ("let", "call"):
+                if step["op"] in ("let", "set", "call"):
                     exports = self.exec_sync(step)
                 elif step["op"] == "wait":
                     await self.exec_wait(step)

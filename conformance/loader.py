@@ -19,13 +19,14 @@ from .sections import sections
 
 SCENARIO_ROOT = Path(__file__).parent / "scenarios"
 KNOWN_REQUIREMENTS = frozenset({"ipv6", "unix", "abstract"})
-STEP_OPS = ("let", "call", "wait", "idle")
+STEP_OPS = ("let", "set", "call", "wait", "idle")
 STEP_KEYS = frozenset({*STEP_OPS, "side", "doc", "note"})
 TOP_KEYS = frozenset(
     {"description", "spec", "timeout", "requires", "sides", "settle", "order", "steps", "tags"}
 )
 _NAME = r"[A-Za-z_$][A-Za-z0-9_$#.]*"
 _LET_RE = re.compile(rf"^\s*({_NAME})\s*=\s*(.+)$", re.S)
+_SET_RE = re.compile(r"^\s*(.+?)\s+=\s+(.+)$", re.S)
 _WAIT_RE = re.compile(rf"^\s*({_NAME})\s+([A-Za-z_][\w:-]*)\s*(?:->\s*(.+))?$")
 
 
@@ -108,6 +109,13 @@ def compile_step(raw: Any, index: int, side: str) -> dict[str, Any]:
                 raise ScenarioError(f"step {index}: `let` is `NAME = EXPR`, got {body!r}")
             step["name"] = m.group(1)
             step["expr"] = parse_expression(m.group(2))
+        elif op == "set":
+            m = _SET_RE.match(str(body))
+            target = parse_expression(m.group(1)) if m else None
+            if not m or target is None or target[0] != "get":
+                raise ScenarioError(f"step {index}: `set` is `OBJ.PROP = EXPR`, got {body!r}")
+            step["obj"], step["key"] = target[1], target[2]
+            step["expr"] = parse_expression(m.group(2))
         elif op == "call":
             step["expr"] = parse_expression(str(body))
         elif op == "wait":
@@ -176,8 +184,8 @@ def _build(scenario_id: str, path: Path, data: Any) -> Scenario:
                 raise ScenarioError(f"step {index}: side {side!r} is not one of {sides}")
         step = compile_step(raw, index, side)
         if "doc" in raw:
-            if step["op"] not in ("call", "let"):
-                raise ScenarioError(f"step {index}: `doc` goes with `call` or `let`")
+            if step["op"] not in ("call", "let", "set"):
+                raise ScenarioError(f"step {index}: `doc` goes with `call`, `let` or `set`")
             docs[index] = encode_doc_value(raw["doc"])
         steps.append(step)
     timeout = data.get("timeout", 5000)

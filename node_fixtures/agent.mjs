@@ -420,14 +420,26 @@ class Run {
     };
     switch (name) {
       case 'cb': {
-        want(1, 'string');
-        const cbName = args[0];
+        if (args.length < 1 || args.length > 2 || typeof args[0] !== 'string') {
+          throw new Fatal('builtin cb expects a name and an optional return value');
+        }
+        const [cbName, result] = args;
         const run = this;
-        // Returns undefined, like a listener; records its arguments as a call of cbName.
+        // Records its arguments as a call of cbName; returns `result` (undefined unless given).
         return function recordingCallback(...cbArgs) {
           run.onCallback(cbName, cbArgs);
+          return result;
         };
       }
+      case 'alloc':
+        want(1, 'number');
+        return Buffer.alloc(args[0]);
+      case 'noop':
+        want(0);
+        return function noop() {};
+      case 'controller':
+        want(0);
+        return new AbortController();
       case 'buf':
         want(1, 'string');
         return Buffer.from(args[0], 'utf8');
@@ -508,7 +520,13 @@ class Run {
     let threw = false;
     this.during = i;
     try {
-      value = this.evaluate(step.expr);
+      if (step.op === 'set') {
+        const target = this.evaluate(step.obj);
+        value = this.evaluate(step.expr);
+        target[step.key] = value;
+      } else {
+        value = this.evaluate(step.expr);
+      }
     } catch (e) {
       if (e instanceof Fatal) throw e;
       threw = true;
@@ -588,6 +606,7 @@ class Run {
         let bound;
         switch (step.op) {
           case 'let':
+          case 'set':
           case 'call':
             bound = this.runSync(step, i);
             break;

@@ -227,3 +227,36 @@ def test_an_unknown_op_is_a_hard_error_on_both_sides(tmp_path: Path, pool: Agent
         result = run_scenario(s, Pairing(runtime, runtime), pool)
         assert result.status == "error", (runtime, result)
         assert "teleport" in result.detail
+
+
+LANGUAGE = """
+description: d
+spec: ["net.isIP(input)"]
+steps:
+  - let: "o = {a: 1}"
+  - set: o.a = 2
+  - call: o.a
+  - let: f = cb("f", false)
+  - call: f(1, "x")
+  - call: noop()(1)
+  - call: alloc(3)
+  - let: ac = controller()
+  - call: ac.signal.aborted
+  - call: ac.abort()
+  - call: ac.signal.aborted
+"""
+
+
+@pytest.mark.parametrize("runtime", ["node", "uvnet"])
+def test_language_builtins_and_set_agree(tmp_path: Path, pool: AgentPool, runtime: str) -> None:
+    s = scenario_from(tmp_path, LANGUAGE)
+    result = run_scenario(s, Pairing(runtime, runtime), pool)
+    assert result.status == "ok", result
+    trace = normalize(result.records, s, result.tmp)
+    values = {step[0]: step[2] for step in trace["steps"] if step[1] == "returns"}
+    assert values[1] == 2 and values[2] == 2
+    assert values[4] is False
+    assert trace["callback f"] == [{"args": [1, "x"], "during": 4}]
+    assert values[5] is None
+    assert values[6] == {"$bytes": "AAAA"}
+    assert values[8] is False and values[10] is True
