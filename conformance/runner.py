@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import backends
 from .agents import Agent, AgentError, AgentPool, wait_until
 from .loader import Scenario
 
@@ -74,7 +75,9 @@ def _next_run_id() -> str:
 def run_scenario(scenario: Scenario, pairing: Pairing, pool: AgentPool) -> RunResult:
     started = time.monotonic()
     run_id = _next_run_id()
-    tmp = tempfile.mkdtemp(prefix="uvn-")
+    # Each run has its own folder (so parallel workers never share a socket path); with the docker backend
+    # it is inside the shared directory, which the container sees at the same path.
+    tmp = tempfile.mkdtemp(prefix="uvn-", dir=backends.current().tmp_root())
     result = RunResult(scenario.id, pairing.id, tmp=tmp)
     try:
         _run(scenario, pairing, pool, run_id, tmp, result)
