@@ -38,6 +38,18 @@ class _Missing:
 _MISSING = _Missing()
 
 
+class _LookupError(Exception):
+    """What a scripted lookup reports, shaped like Node's getaddrinfo errors."""
+
+    name = "Error"
+    syscall = "getaddrinfo"
+
+    def __init__(self, message: str, code: str, hostname: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.hostname = hostname
+
+
 def _noop(*_args: Any) -> None:
     return None
 
@@ -125,6 +137,25 @@ class Run:
 
         return callback
 
+    def make_lookup(self, args: list[Any]) -> Callable[..., None]:
+        """A scripted `lookup` option: records its call, answers on the next tick (see docs)."""
+        if len(args) != 2 or not isinstance(args[0], str) or not isinstance(args[1], (str, list)):
+            raise Fatal("builtin lookup expects a name and a list of [address, family] or an error code")
+        record = self.make_cb(args[0])
+        answer = args[1]
+
+        def lookup(hostname: Any, options: Any, callback: Callable[..., Any]) -> None:
+            record(hostname, options)
+            if isinstance(answer, str):
+                err = _LookupError(f"getaddrinfo {answer} {hostname}", answer, hostname)
+                rt.next_tick(callback, err)
+            elif isinstance(options, dict) and options.get("all"):
+                rt.next_tick(callback, NULL, [{"address": a, "family": f} for a, f in answer])
+            else:
+                rt.next_tick(callback, NULL, answer[0][0], answer[0][1])
+
+        return lookup
+
     def check_waiter(self, key: tuple[str, str]) -> None:
         if self.waiter is not None and self.waiter[0] == key:
             if len(self.event_args.get(key, [])) > self.consumed.get(key, 0):
@@ -198,6 +229,8 @@ class Run:
             return _noop
         if name == "controller":
             return net.AbortController()
+        if name == "lookup":
+            return self.make_lookup(args)
         if name == "buf":
             return str(args[0]).encode("utf-8")
         if name == "hex":

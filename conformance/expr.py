@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-BUILTINS = frozenset({"cb", "buf", "hex", "pattern", "path", "str", "alloc", "noop", "controller"})
+BUILTINS = frozenset({"cb", "buf", "hex", "pattern", "path", "str", "alloc", "noop", "controller", "lookup"})
 
 Node = list[Any]
 

@@ -440,6 +440,26 @@ class Run {
       case 'controller':
         want(0);
         return new AbortController();
+      case 'lookup': {
+        // A scripted `lookup` option: records its call, answers on the next tick.
+        const [lookupName, answer] = args;
+        if (args.length !== 2 || typeof lookupName !== 'string' || !(typeof answer === 'string' || Array.isArray(answer))) {
+          throw new Fatal('builtin lookup expects a name and a list of [address, family] or an error code');
+        }
+        const record = this.builtin('cb', [lookupName]);
+        return function scriptedLookup(hostname, options, callback) {
+          record(hostname, options);
+          if (typeof answer === 'string') {
+            const err = new Error(`getaddrinfo ${answer} ${hostname}`);
+            Object.assign(err, { code: answer, syscall: 'getaddrinfo', hostname });
+            process.nextTick(callback, err);
+          } else if (options && options.all) {
+            process.nextTick(callback, null, answer.map(([address, family]) => ({ address, family })));
+          } else {
+            process.nextTick(callback, null, answer[0][0], answer[0][1]);
+          }
+        };
+      }
       case 'buf':
         want(1, 'string');
         return Buffer.from(args[0], 'utf8');

@@ -260,3 +260,36 @@ def test_language_builtins_and_set_agree(tmp_path: Path, pool: AgentPool, runtim
     assert values[5] is None
     assert values[6] == {"$bytes": "AAAA"}
     assert values[8] is False and values[10] is True
+
+
+LOOKUP = """
+description: d
+spec: ["net.isIP(input)"]
+steps:
+  - let: one = lookup("dns", [["::1", 6], ["127.0.0.1", 4]])
+  - call: 'one("h.test", {all: true}, cb("all"))'
+  - call: 'one("h.test", {family: 0}, cb("first"))'
+  - call: lookup("bad", "ENOTFOUND")("nx.test", {}, cb("err"))
+  - wait: cb err
+"""
+
+
+@pytest.mark.parametrize("runtime", ["node", "uvnet"])
+def test_scripted_lookup_agrees(tmp_path: Path, pool: AgentPool, runtime: str) -> None:
+    s = scenario_from(tmp_path, LOOKUP)
+    result = run_scenario(s, Pairing(runtime, runtime), pool)
+    assert result.status == "ok", result
+    trace = normalize(result.records, s, result.tmp)
+    assert [c["args"] for c in trace["callback dns"]] == [
+        ["h.test", {"all": True}],
+        ["h.test", {"family": 0}],
+    ]
+    assert trace["callback all"][0]["args"] == [
+        None,
+        [{"address": "::1", "family": 6}, {"address": "127.0.0.1", "family": 4}],
+    ]
+    assert trace["callback first"][0]["args"] == [None, "::1", 6]
+    err = trace["callback err"][0]["args"][0]["$err"]
+    assert err["code"] == "ENOTFOUND" and err["syscall"] == "getaddrinfo"
+    assert err["message"] == "getaddrinfo ENOTFOUND nx.test"
+    assert trace["callback all"][0]["during"] is None, "the answer comes on a later tick"
