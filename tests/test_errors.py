@@ -11,6 +11,7 @@ import pickle
 import socket
 
 import pytest
+
 from uvnet.errors import (
     NULL,
     AbortError,

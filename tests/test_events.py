@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import uvloop
+
 from uvnet import _runtime as rt
 from uvnet import events
 from uvnet.events import EventEmitter, MaxListenersExceededWarning, errorMonitor, once

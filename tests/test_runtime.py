@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import uvloop
+
 from uvnet import _runtime as rt
 from uvnet.events import EventEmitter, once
 

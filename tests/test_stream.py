@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from uvnet import _runtime
 from uvnet.errors import NodeError
 from uvnet.stream import Duplex, Readable, Writable, WriteRequests
