@@ -1,0 +1,1770 @@
+"""``net.Socket``: a Duplex stream over a TCP or Unix-domain connection.
+
+Theory of operation
+-------------------
+Two layers, as in Node:
+
+* :class:`Socket` is ``lib/net.js``'s ``Socket``: it implements the stream contract (``_read``,
+  ``_write``, ``_writev``, ``_final``, ``_destroy``) and owns Node's per-socket state (``connecting``,
+  ``_handle``, ``_sockname``/``_peername`` caches, the idle timer, option flags applied on connect).
+  The end/finish/close ordering comes from ``stream.Duplex``; the connection path from ``_connect``.
+* :class:`Handle` is the libuv handle (``TCPWrap``/``PipeWrap``).  It *is* the asyncio protocol of its
+  transport, and offers Node's handle API to the socket: ``readStart``/``readStop`` (``reading``),
+  ``writeBuffer`` (sync or async completion), ``shutdown``, ``close(cb)``, ``reset(cb)``,
+  ``getsockname``/``getpeername``, ``setNoDelay``/``setKeepAlive``/``setTypeOfService``, ``ref``/``unref``,
+  ``bytesRead``/``bytesWritten``.  Every call from the loop into the socket goes through
+  ``_runtime.invoke`` (a macrotask: nextTicks and microtasks drain after it).
+
+Reading.  A transport reads as soon as it exists; Node reads only between ``readStart`` and
+``readStop``.  So the handle pauses the transport whenever it is not ``reading`` and keeps what arrived
+meanwhile (uvloop may deliver data before ``pause_reading`` takes effect) for the next ``readStart``,
+which hands it over from a loop callback, never synchronously.  EOF is delivered once (both loops
+re-report EOF when reading resumes after it).  With ``onread`` the handle is a BufferedProtocol
+reading straight into the caller's buffer.
+
+Writing.  The transport's write buffer limits are (0, 0): a write that the kernel took whole leaves
+the buffer empty and completes synchronously (libuv's ``uv_try_write`` fast path, ``req.async`` false);
+otherwise ``pause_writing`` has fired and the write completes on ``resume_writing``.  The stream
+layer never has two writes in flight, so one pending callback suffices.  A write into a transport
+that failed completes with the error from ``connection_lost`` (syscall ``write``).
+
+Closing.  ``close`` aborts the transport (``uv_close`` drops queued writes, it does not flush them)
+and calls back when the loop reports the connection lost.  ``reset`` sets ``SO_LINGER {1, 0}`` first,
+so the kernel sends an RST.  A read error (``ECONNRESET``) destroys the socket with syscall ``read``.
+
+Traps: asyncio and uvloop set ``TCP_NODELAY``; Node leaves Nagle on, so the handle clears it unless
+asked.  ``bytesWritten`` counts what was handed to the transport plus what the stream still queues,
+as Node counts.  After ``destroy`` Node keeps ``bytesRead``/``bytesWritten`` and a cached
+``_peername`` (``remoteAddress`` stays readable if it was read before), but forgets ``_sockname``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno as _errno
+import math
+import os
+import socket as _socket
+import struct
+import weakref
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from . import _connect, _runtime
+from ._abort import add_abort_listener, signal_get, validate_abort_signal
+from ._ip import isIP
+from .errors import (
+    NULL,
+    AbortError,
+    NodeError,
+    errno_exception,
+    js_number_to_string,
+    make_error,
+    system_error,
+    validate_boolean,
+    validate_function,
+    validate_int32,
+    validate_number,
+    validate_port,
+    validate_string,
+)
+from .stream import Duplex, WriteRequests, buffer_from_string
+
+if TYPE_CHECKING:
+    from .promises import ReadableIterator
+    from .server import Server
+
+__all__ = ["BoundSocket", "BufferedHandle", "Handle", "Socket", "Stream", "connect", "createConnection"]
+
+Callback = Callable[..., object]
+
+UV_EOF = -4095
+UV_ENOTCONN = -107
+UV_EBADF = -9
+UV_ECANCELED = -125
+TIMEOUT_MAX = 2**31 - 1
+
+_HAS_KEEPIDLE = hasattr(_socket, "TCP_KEEPIDLE")
+
+
+class _Closable(Protocol):
+    def force_close(self) -> None: ...
+
+
+async def _reap_at_exit(handles: weakref.WeakSet[_Closable]) -> None:
+    """Close what is still open when the loop shuts down (``run()`` returning, ``asyncio.run`` ending):
+    a Node process that exits leaves no socket behind either.  One such task per loop; the runner
+    cancels it at shutdown, and that is when it acts."""
+    try:
+        await asyncio.get_running_loop().create_future()
+    finally:
+        for handle in list(handles):
+            handle.force_close()
+
+
+def track_handle(rt: _runtime.Runtime, handle: _Closable) -> None:
+    """Register an open handle (a connection or a listening socket) for closing at loop shutdown."""
+    handles: weakref.WeakSet[_Closable] | None = getattr(rt, "_uvnet_open_handles", None)
+    if handles is None:
+        handles = weakref.WeakSet()
+        rt._uvnet_open_handles = handles  # type: ignore[attr-defined]
+        rt.loop.create_task(_reap_at_exit(handles), name="uvnet-reap-at-exit")
+    handles.add(handle)
+
+
+def untrack_handle(rt: _runtime.Runtime, handle: _Closable) -> None:
+    handles: weakref.WeakSet[_Closable] | None = getattr(rt, "_uvnet_open_handles", None)
+    if handles is not None:
+        handles.discard(handle)
+
+
+def _neg_errno(exc: BaseException) -> int:
+    num = getattr(exc, "errno", None)
+    if isinstance(num, int) and num != 0:
+        return -abs(num)
+    return -_errno.EIO
+
+
+def _family_name(family: int) -> str:
+    return "IPv6" if family == _socket.AF_INET6 else "IPv4"
+
+
+def _addr_info(family: int, addr: Any) -> dict[str, Any] | None:
+    if family in (_socket.AF_INET, _socket.AF_INET6) and isinstance(addr, tuple):
+        return {"address": addr[0], "family": _family_name(family), "port": addr[1]}
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------
+# The handle
+
+
+class Handle(asyncio.Protocol):  # node: TCPWrap / PipeWrap (and LibuvStreamWrap)
+    """A connection handle: Node's handle API on top of one asyncio transport."""
+
+    def __init__(self, is_tcp: bool = True, *, server: Any = None) -> None:
+        self.is_tcp = is_tcp
+        self.owner: Any = server  # the Socket (or, until accepted, the Server) -- Node's owner_symbol
+        self._accepting_server = server
+        self.loop = asyncio.get_running_loop()
+        self.rt = _runtime.current()
+        self.reading = False
+        self.bytesRead = 0
+        self.bytesWritten = 0
+        self.sock: _socket.socket | None = None  # before a transport exists (bind/connect)
+        self.transport: asyncio.Transport | None = None
+        self.family = 0
+        self.closed = False  # close() was called
+        self.lost = False  # the transport reported connection_lost
+        self.lost_exc: BaseException | None = None
+        self.eof = False
+        self.write_paused = False
+        self._write_cb: Callback | None = None
+        self._close_cb: Callback | None = None
+        # What arrived while not reading: data, None (EOF), an exception (a read error).
+        self._pending: list[bytes | BaseException | None] = []
+        self._flush_scheduled = False
+        self._connect_req: Any = None
+        self._connect_task: asyncio.Task[None] | None = None
+        self._nodelay = False
+        self._keepalive: tuple[bool, int, int | None, int | None] | None = None
+        self._tos: int | None = None
+        # Keep-alive as libuv counts it: a handle keeps the loop alive while it is ref'd and active
+        # (reading, writing, shutting down) or closing; a paused idle socket does not.
+        self.refed = True
+        self._counted = False
+        self._shutdown_pending = False
+        track_handle(self.rt, self)
+
+    # -- asyncio protocol ---------------------------------------------------------------------------
+
+    def connection_made(self, base_transport: asyncio.BaseTransport) -> None:
+        transport: Any = base_transport
+        self.transport = transport
+        self.sock = None
+        self._connect_task = None  # it only waits for create_connection to return now: let it
+        if self.closed:
+            transport.abort()
+            return
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            self.family = sock.family
+        transport.set_write_buffer_limits(0, 0)
+        try:
+            self._fd = int(sock.fileno()) if sock is not None else -1
+        except (OSError, ValueError):
+            self._fd = -1
+        if self.is_tcp:
+            self._apply_options()
+        if not self.reading:
+            transport.pause_reading()
+            # uvloop starts reading right after connection_made returns, whatever it asked; pausing
+            # from the next ready-queue callback still comes before the loop polls for data.
+            self.loop.call_soon(self._pause_if_not_reading)
+        # uvloop ignores an abort() made inside connection_made (connection_lost never comes): close()
+        # defers it while this flag is set.
+        self._in_connection_made = True
+        try:
+            if self._accepting_server is not None:
+                server = self._accepting_server
+                self._accepting_server = None
+                self.rt.invoke(server._on_connection, self)
+            elif self._connect_req is not None:
+                req = self._connect_req
+                self._connect_req = None
+                self.rt.invoke(self._complete_connect, req, 0)
+        finally:
+            self._in_connection_made = False
+
+    _in_connection_made = False
+
+    def _pause_if_not_reading(self) -> None:
+        tr = self.transport
+        if not self.reading and tr is not None and not self.closed and not tr.is_closing():
+            tr.pause_reading()
+
+    _fd = -1  # the connected socket's descriptor, for the try-write fast path
+    _cancelled_req: Any = None
+
+    def data_received(self, data: bytes) -> None:
+        if self.closed:
+            return
+        if not self.reading or self._pending:
+            self._stash(data)
+            return
+        self.rt.invoke(self._on_read, data)
+
+    def eof_received(self) -> bool:
+        if self.eof or self.closed:
+            return True
+        self.eof = True
+        self._update_ref()
+        if not self.reading or self._pending:
+            self._stash(None)
+            return True
+        self.rt.invoke(self._on_read, None)
+        return True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        self.lost_exc = exc
+        self._update_ref()
+        if self._close_cb is not None or self.closed:
+            cb = self._close_cb
+            self._close_cb = None
+            self._after_close(cb)
+            return
+        if self._write_cb is not None:
+            cb = self._write_cb
+            self._write_cb = None
+            err = errno_exception(_neg_errno(exc) if exc is not None else -_errno.EPIPE, "write")
+            self.rt.invoke(self._after_write, cb, err)
+            return
+        if exc is not None:
+            if not self.reading or self._pending:
+                self._pending.append(exc)  # a paused handle sees the error when it reads again
+            else:
+                self.rt.invoke(self._on_read_error, _neg_errno(exc))
+        elif not self.eof:
+            self.eof = True
+            if not self.reading or self._pending:
+                self._pending.append(None)
+            else:
+                self.rt.invoke(self._on_read, None)
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        cb = self._write_cb
+        if cb is not None:
+            self._write_cb = None
+            self.rt.invoke(self._after_write, cb, None)
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    def _stash(self, data: bytes | None) -> None:
+        self._pending.append(data)
+        tr = self.transport
+        if tr is not None and not self.reading and data is not None:
+            tr.pause_reading()
+
+    def readStart(self) -> int:  # node: LibuvStreamWrap::ReadStart
+        self.reading = True
+        if self.closed:
+            return 0
+        self._update_ref()
+        if self._pending:
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                self.loop.call_soon(self._flush_pending)
+            return 0
+        tr = self.transport
+        if tr is not None and not self.eof and not tr.is_closing():
+            tr.resume_reading()
+        return 0
+
+    def readStop(self) -> int:  # node: LibuvStreamWrap::ReadStop
+        self.reading = False
+        self._update_ref()
+        tr = self.transport
+        if tr is not None and not self.eof and not tr.is_closing():
+            tr.pause_reading()
+        return 0
+
+    def _flush_pending(self) -> None:
+        self._flush_scheduled = False
+        self.rt.invoke(self._flush_pending_now)
+
+    def _flush_pending_now(self) -> None:
+        while self._pending and self.reading and not self.closed:
+            data = self._pending.pop(0)
+            if isinstance(data, BaseException):
+                self._on_read_error(_neg_errno(data))
+            else:
+                self._on_read(data)
+        if self.reading and not self._pending and not self.closed:
+            tr = self.transport
+            if tr is not None and not self.eof and not tr.is_closing():
+                tr.resume_reading()
+        self._update_ref()
+
+    def _on_read(self, data: bytes | None) -> None:  # node: onStreamRead (the handle's part)
+        owner = self.owner
+        if data is not None:
+            self.bytesRead += len(data)
+        if owner is not None and self.onread is not None:
+            self.onread(data)
+
+    def _on_read_error(self, status: int) -> None:
+        owner = self.owner
+        if owner is not None and self.onread is not None:
+            owner._on_read_error(status)
+
+    onread: Callable[[bytes | None], None] | None = None
+
+    # -- writing ------------------------------------------------------------------------------------
+
+    def writeBuffer(self, data: bytes | bytearray | memoryview, cb: Callback) -> int:
+        """Send ``data``: 0 when the kernel took it all at once (the caller calls ``cb``), a negative
+        errno when that failed (the caller reports it), 1 when the rest completes later (``cb(err)``)."""
+        # node: LibuvStreamWrap::DoWrite -- uv_try_write first, then uv_write for what is left
+        tr = self.transport
+        self.bytesWritten += len(data)
+        if tr is None or self.lost:
+            self._write_cb = cb
+            self._update_ref()
+            exc = self.lost_exc
+            if self.lost:
+                self.loop.call_soon(self._lost_write, exc)
+            else:
+                self.loop.call_soon(self.connection_lost, exc if isinstance(exc, Exception) else None)
+            return 1
+        if self._fd >= 0 and not tr.get_write_buffer_size() and not tr.is_closing():
+            try:
+                sent = os.write(self._fd, data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError as exc:
+                return _neg_errno(exc)
+            if sent == len(data):
+                return 0
+            data = memoryview(data)[sent:]
+        tr.write(data)
+        if self.write_paused or tr.get_write_buffer_size() or tr.is_closing():
+            self._write_cb = cb
+            self._update_ref()
+            if self.lost:  # already reported lost: nothing will resume us
+                self.loop.call_soon(self._lost_write, self.lost_exc)
+            return 1
+        return 0
+
+    def _lost_write(self, exc: BaseException | None) -> None:
+        cb = self._write_cb
+        if cb is not None:
+            self._write_cb = None
+            err = errno_exception(_neg_errno(exc) if exc is not None else -_errno.EPIPE, "write")
+            self.rt.invoke(self._after_write, cb, err)
+
+    def _after_write(self, cb: Callback, err: BaseException | None) -> None:  # node: onWriteComplete
+        self._update_ref()
+        owner = self.owner
+        if err is not None:
+            cb(err)
+            return
+        if owner is None or owner.destroyed:
+            cb(None)
+            return
+        owner._unrefTimer()
+        owner._last_write_queue_size = 0  # node: kAfterAsyncWrite
+        cb(None)
+
+    @property
+    def writeQueueSize(self) -> int:
+        tr = self.transport
+        return tr.get_write_buffer_size() if tr is not None and not self.lost else 0
+
+    def shutdown(self, cb: Callback) -> int:  # node: LibuvStreamWrap::DoShutdown
+        tr = self.transport
+        if tr is None:
+            return UV_ENOTCONN
+        if not self.lost and not tr.is_closing():
+            try:
+                tr.write_eof()
+            except (OSError, RuntimeError, NotImplementedError):
+                pass
+        self._shutdown_pending = True
+        self._update_ref()
+        self.loop.call_soon(self._after_shutdown, cb)
+        return 0
+
+    def _after_shutdown(self, cb: Callback) -> None:  # node: afterShutdown
+        self._shutdown_pending = False
+        self._update_ref()
+        self.rt.invoke(cb)
+
+    # -- closing ------------------------------------------------------------------------------------
+
+    def close(self, cb: Callback | None = None) -> None:  # node: HandleWrap::Close
+        if self.closed:
+            return
+        self.closed = True
+        if not self._counted:  # a closing handle keeps the loop alive until its close callback
+            self._counted = True
+            self.rt.ref_handle(self)
+        if any(isinstance(chunk, bytes) for chunk in self._pending):
+            # Node would have left these bytes in the kernel, and closing a socket with unread data
+            # sends RST; the loop read them early (uvloop starts reading before pause_reading takes
+            # effect), so ask for the RST explicitly.
+            sock = self._raw_socket()
+            if sock is not None:
+                try:
+                    sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_LINGER, struct.pack("ii", 1, 0))
+                except OSError:
+                    pass
+        self._pending.clear()
+        task = self._connect_task
+        if task is not None:
+            self._connect_task = None
+            task.cancel()
+        if self._connect_req is not None:
+            self.rt.unref_handle(self._connect_req)
+            self._cancelled_req = self._connect_req
+            self._connect_req = None
+        if self.sock is not None:
+            try:
+                self.loop.remove_writer(self.sock.fileno())
+            except (ValueError, OSError):
+                pass
+            self.sock.close()
+            self.sock = None
+        tr = self.transport
+        if tr is not None and not self.lost:
+            self._close_cb = cb
+            if self._in_connection_made:
+                self.loop.call_soon(tr.abort)
+            else:
+                tr.abort()
+        else:
+            self.loop.call_soon(self._after_close, cb)
+
+    def force_close(self) -> None:
+        """Loop shutdown: drop the connection now, no callbacks (the process is exiting)."""
+        self.closed = True
+        self.onread = None
+        if self.transport is not None and not self.lost:
+            self.transport.abort()
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+    def _after_close(self, cb: Callback | None) -> None:
+        untrack_handle(self.rt, self)
+        self._counted = False
+        self._fd = -1
+        self.rt.unref_handle(self)
+        req = self._cancelled_req
+        if req is not None:  # uv_close cancels a pending connect before the close callback
+            self._cancelled_req = None
+            self.rt.invoke(self._complete_connect, req, UV_ECANCELED)
+        write_cb = self._write_cb
+        if write_cb is not None:  # uv_close cancels queued writes before the close callback
+            self._write_cb = None
+            self.rt.invoke(write_cb, errno_exception(UV_ECANCELED, "write"))
+        if cb is not None:
+            self.rt.invoke(cb)
+
+    def reset(self, cb: Callback | None = None) -> int:  # node: TCPWrap::Reset (uv_tcp_close_reset)
+        sock = self._raw_socket()
+        if sock is not None:
+            try:
+                sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except OSError as exc:
+                return _neg_errno(exc)
+        self.close(cb)
+        return 0
+
+    def ref(self) -> None:  # node: HandleWrap::Ref
+        self.refed = True
+        self._update_ref()
+
+    def unref(self) -> None:  # node: HandleWrap::Unref
+        self.refed = False
+        self._update_ref()
+
+    def _update_ref(self) -> None:  # node: uv__handle_start / uv__handle_stop (and uv_loop_alive)
+        if self.closed:
+            return
+        active = (
+            (self.reading and not self.eof and not self.lost)
+            or self._write_cb is not None
+            or self._shutdown_pending
+        )
+        want = active and self.refed
+        if want != self._counted:
+            self._counted = want
+            if want:
+                self.rt.ref_handle(self)
+            else:
+                self.rt.unref_handle(self)
+
+    # -- socket-level calls ------------------------------------------------------------------------
+
+    def _raw_socket(self) -> Any:
+        if self.sock is not None:
+            return self.sock
+        tr = self.transport
+        if tr is not None and not self.lost:
+            return tr.get_extra_info("socket")
+        return None
+
+    @property
+    def fd(self) -> int:
+        sock = self._raw_socket()
+        try:
+            return int(sock.fileno()) if sock is not None else -1
+        except (OSError, ValueError):
+            return -1
+
+    def getsockname(self) -> dict[str, Any] | None:  # node: TCPWrap::GetSockName
+        if not self.is_tcp:
+            return None
+        tr = self.transport
+        try:
+            if tr is not None:
+                return _addr_info(self.family, tr.get_extra_info("sockname"))
+            if self.sock is not None:
+                return _addr_info(self.sock.family, self.sock.getsockname())
+        except OSError:
+            return None
+        return None
+
+    def getpeername(self) -> dict[str, Any] | None:  # node: TCPWrap::GetPeerName
+        if not self.is_tcp:
+            return None
+        tr = self.transport
+        if tr is not None:
+            return _addr_info(self.family, tr.get_extra_info("peername"))
+        return None
+
+    def _ensure_sock(self, family: int) -> _socket.socket:
+        if self.sock is None:
+            if not self.is_tcp:
+                sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+            else:
+                af = _socket.AF_INET6 if family == 6 else _socket.AF_INET
+                sock = _socket.socket(af, _socket.SOCK_STREAM)
+            sock.setblocking(False)
+            self.sock = sock
+            self.family = sock.family
+            if self.is_tcp:
+                self._apply_options()
+        return self.sock
+
+    def bind(self, address: str, port: int, address_type: int) -> int:  # node: TCPWrap::Bind / Bind6
+        try:
+            sock = self._ensure_sock(address_type)
+            sock.bind((address, port))
+        except OSError as exc:
+            return _neg_errno(exc)
+        return 0
+
+    def connect(self, req: Any, address: str, port: int | None, address_type: int | None) -> int:
+        # node: TCPWrap::Connect / PipeWrap::Connect.  uv_tcp_connect reports ECONNREFUSED from the
+        # loop and other errors at once; uv_pipe_connect reports every error from the loop.
+        try:
+            sock = self._ensure_sock(address_type or 0)
+            err = sock.connect_ex(address if not self.is_tcp else (address, port))
+        except OSError as exc:
+            if self.is_tcp or not exc.errno:  # AF_UNIX path too long: uv_pipe_connect2's EINVAL
+                return _neg_errno(exc) if exc.errno else -_errno.EINVAL
+            err = exc.errno
+        except ValueError:  # a path Python refuses (embedded NUL)
+            if self.is_tcp:
+                raise
+            return -_errno.EINVAL
+        deferred = err == _errno.ECONNREFUSED or not self.is_tcp
+        if err not in (0, _errno.EINPROGRESS, _errno.EAGAIN) and not deferred:
+            return -err
+        self._connect_req = req
+        self.rt.ref_handle(req)  # a pending connect request keeps the loop alive, as in libuv
+        if err not in (0, _errno.EINPROGRESS, _errno.EAGAIN):  # deferred: reported from the loop
+            self.loop.call_soon(self._connect_failed, req, -err)
+        else:
+            self._connect_task = self.loop.create_task(self._connect_wait(req))
+        return 0
+
+    def _connect_failed(self, req: Any, status: int) -> None:
+        if self._connect_req is req and not self.closed:
+            self._connect_req = None
+            self.rt.invoke(self._complete_connect, req, status)
+
+    async def _connect_wait(self, req: Any) -> None:
+        sock = self.sock
+        assert sock is not None
+        fut: asyncio.Future[None] = self.loop.create_future()
+        fd = sock.fileno()
+
+        def writable() -> None:
+            if not fut.done():
+                fut.set_result(None)
+
+        self.loop.add_writer(fd, writable)
+        try:
+            await fut
+        finally:
+            if self.sock is sock:  # close() removed it already (and the number may be reused)
+                self.loop.remove_writer(fd)
+        err = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_ERROR)
+        if err:
+            self._connect_req = None
+            self._connect_task = None
+            self.rt.invoke(self._complete_connect, req, -err)
+            return
+        try:
+            if self.is_tcp:
+                await self.loop.create_connection(lambda: self, sock=sock)
+            else:
+                await self.loop.create_unix_connection(lambda: self, sock=sock)
+        except OSError as exc:
+            if self._connect_req is not None and not self.closed:
+                self._connect_req = None
+                self.rt.invoke(self._complete_connect, req, _neg_errno(exc))
+        finally:
+            self._connect_task = None
+
+    def _complete_connect(self, req: Any, status: int) -> None:
+        self.rt.unref_handle(req)
+        oncomplete = req.oncomplete
+        if oncomplete is not None and not (self.closed and status == 0):
+            oncomplete(status, self, req, True, True)
+
+    def setNoDelay(self, enable: bool) -> int:  # node: TCPWrap::SetNoDelay
+        self._nodelay = bool(enable)
+        return self._set_nodelay()
+
+    def _set_nodelay(self) -> int:
+        sock = self._raw_socket()
+        if sock is not None:
+            try:
+                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, int(self._nodelay))
+            except OSError as exc:
+                return _neg_errno(exc)
+        return 0
+
+    def setKeepAlive(
+        self, enable: bool, delay: int, interval: int | None = None, count: int | None = None
+    ) -> int:  # node: TCPWrap::SetKeepAlive (uv_tcp_keepalive_ex)
+        self._keepalive = (bool(enable), delay, interval, count)
+        return self._set_keepalive()
+
+    def _set_keepalive(self) -> int:
+        # libuv's uv__tcp_keepalive as Node 24 calls it (measured with getsockopt on a socket Node set):
+        # SO_KEEPALIVE always; then TCP_KEEPIDLE/INTVL/CNT only if all three are >= 1 (interval
+        # defaults to 1 s, count to 10), else EINVAL, which Node ignores.
+        sock = self._raw_socket()
+        if sock is None or self._keepalive is None:
+            return 0
+        enable, delay, interval, count = self._keepalive
+        intvl = 1 if interval is None else interval
+        cnt = 10 if count is None else count
+        try:
+            sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_KEEPALIVE, int(enable))
+            if not enable:
+                return 0
+            if delay < 1 or intvl < 1 or cnt < 1:
+                return -_errno.EINVAL
+            if _HAS_KEEPIDLE:
+                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_KEEPIDLE, delay)
+                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_KEEPINTVL, intvl)
+                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_KEEPCNT, cnt)
+        except OSError as exc:
+            return _neg_errno(exc)
+        return 0
+
+    def setTypeOfService(self, tos: int) -> int:  # node: TCPWrap::SetTypeOfService
+        self._tos = tos
+        return self._set_tos()
+
+    def _set_tos(self) -> int:
+        sock = self._raw_socket()
+        if sock is None or self._tos is None:
+            return 0
+        try:
+            if self.family == _socket.AF_INET6:
+                sock.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_TCLASS, self._tos)
+            else:
+                sock.setsockopt(_socket.IPPROTO_IP, _socket.IP_TOS, self._tos)
+        except OSError as exc:
+            return _neg_errno(exc)
+        return 0
+
+    def getTypeOfService(self) -> int:  # node: TCPWrap::GetTypeOfService
+        sock = self._raw_socket()
+        if sock is None:
+            return self._tos or 0
+        try:
+            if self.family == _socket.AF_INET6:
+                return int(sock.getsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_TCLASS))
+            return int(sock.getsockopt(_socket.IPPROTO_IP, _socket.IP_TOS))
+        except OSError as exc:
+            return _neg_errno(exc)
+
+    def _apply_options(self) -> None:
+        self._set_nodelay()
+        self._set_keepalive()
+        self._set_tos()
+
+
+class BufferedHandle(Handle, asyncio.BufferedProtocol):  # node: a handle with useUserBuffer
+    """A handle whose reads land in the owner's ``onread`` buffer (no copy on the data path)."""
+
+    user_buffer: Any = None
+
+    def get_buffer(self, sizehint: int) -> Any:
+        if self.closed or not self.reading or self._pending or self.user_buffer is None:
+            self._spare = bytearray(65536)
+            return self._spare
+        self._spare = None
+        return memoryview(self.user_buffer).cast("B")
+
+    _spare: bytearray | None = None
+
+    def buffer_updated(self, nbytes: int) -> None:
+        if self.closed:
+            return
+        spare = self._spare
+        if spare is not None:
+            self._spare = None
+            self._stash(bytes(spare[:nbytes]))
+            return
+        self.rt.invoke(self._on_read_user, nbytes)
+
+    def _on_read_user(self, nbytes: int) -> None:
+        self.bytesRead += nbytes
+        owner = self.owner
+        if owner is not None and self.onread is not None:
+            owner._on_user_buffer_read(nbytes)
+
+    def _on_read(self, data: bytes | None) -> None:
+        # Stashed data (read while not reading) is copied into the user's buffer, buffer-sized pieces.
+        if data is None:
+            Handle._on_read(self, None)
+            return
+        view = memoryview(data)
+        while view and self.reading and not self.closed and self.owner is not None:
+            buf = memoryview(self.user_buffer).cast("B")
+            n = min(len(buf), len(view))
+            buf[:n] = view[:n]
+            view = view[n:]
+            self._on_read_user(n)
+        if view:
+            self._pending.insert(0, bytes(view))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Socket
+
+
+def _is_user_buffer(value: object) -> bool:  # node: isUint8Array
+    return isinstance(value, (bytes, bytearray, memoryview))
+
+
+def _writable_buffer(value: Any) -> Any:
+    # DIVERGENCE(onread-bytes): bytes cannot be written into; uvnet reads into a bytearray copy of
+    # it (the callback receives that copy). Give a bytearray or memoryview to share the memory.
+    return bytearray(value) if isinstance(value, bytes) else value
+
+
+def _get_timer_duration(msecs: object, name: str) -> float:  # node: getTimerDuration
+    validate_number(msecs, name)
+    assert isinstance(msecs, (int, float))
+    if msecs < 0 or not math.isfinite(msecs):
+        raise make_error("ERR_OUT_OF_RANGE", name, "a non-negative finite number", msecs)
+    if msecs > TIMEOUT_MAX:
+        import warnings
+
+        warnings.warn(
+            f"{js_number_to_string(msecs)} does not fit into a 32-bit signed integer.\n"
+            "Timer duration was truncated to 2147483647.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return TIMEOUT_MAX
+    return msecs
+
+
+class BoundSocket:  # node: BoundSocket
+    """A socket bound synchronously to a local address (or a Unix path) but neither listening nor
+    connecting, until exactly one ``Server.listen(bound)`` or ``Socket({'handle': bound})`` adopts it.
+    No DNS: ``host`` must be an IP literal.  An unadopted one must be closed (``close()``, or ``with``)."""
+
+    def __init__(self, options: object = None, /, **kwargs: Any) -> None:
+        if options is None:
+            options = {}
+        if not isinstance(options, Mapping):
+            raise make_error("ERR_INVALID_ARG_TYPE", "options", "Object", options)
+        opts: dict[str, Any] = {**options, **kwargs}
+        self._sock: _socket.socket | None = None
+        self._path: str | None = None
+        self._address: dict[str, Any] = {}
+        if opts.get("path") is not None:
+            self._bind_pipe(opts)
+            return
+        port_opt = opts.get("port")
+        port = validate_port(0 if _nullish(port_opt) else port_opt, "options.port")
+        ipv6_only = opts.get("ipv6Only")
+        ipv6_only = False if _nullish(ipv6_only) else validate_boolean(ipv6_only, "options.ipv6Only")
+        reuse_port = opts.get("reusePort")
+        reuse_port = False if _nullish(reuse_port) else validate_boolean(reuse_port, "options.reusePort")
+        host = opts.get("host")
+        if _nullish(host):
+            host = "::" if ipv6_only else "0.0.0.0"
+            address_type = 6 if ipv6_only else 4
+        else:
+            validate_string(host, "options.host")
+            address_type = isIP(host)
+            if not address_type:
+                raise make_error(
+                    "ERR_INVALID_ARG_VALUE",
+                    "options.host",
+                    host,
+                    "must be a numeric IP address; net.BoundSocket does not perform DNS resolution",
+                )
+        af = _socket.AF_INET6 if address_type == 6 else _socket.AF_INET
+        sock = _socket.socket(af, _socket.SOCK_STREAM)
+        try:
+            sock.setblocking(False)
+            sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
+            if af == _socket.AF_INET6:
+                sock.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_V6ONLY, int(ipv6_only))
+            if reuse_port and hasattr(_socket, "SO_REUSEPORT"):
+                sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEPORT, 1)
+            sock.bind((host, port))
+            info = _addr_info(af, sock.getsockname())
+        except OSError as exc:
+            sock.close()
+            raise system_error(_neg_errno(exc), "bind", host, port) from None
+        self._address = info or {}
+        self._sock = sock
+
+    def _bind_pipe(self, opts: Mapping[str, Any]) -> None:  # node: BoundSocket #bindPipe
+        if any(opts.get(key) is not None for key in ("host", "port", "ipv6Only", "reusePort")):
+            raise make_error(
+                "ERR_INVALID_ARG_VALUE",
+                "options",
+                dict(opts),
+                "path is mutually exclusive with host, port, ipv6Only, and reusePort",
+            )
+        path = validate_string(opts.get("path"), "options.path")
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        try:
+            sock.setblocking(False)
+            sock.bind(path)
+        except (OSError, ValueError) as exc:
+            sock.close()
+            num = getattr(exc, "errno", None)
+            err = -_errno.EACCES if num == _errno.ENOENT else (-abs(num) if num else -_errno.EINVAL)
+            raise errno_exception(err, "bind") from None
+        self._sock = sock
+        self._path = path
+
+    def _check(self) -> _socket.socket:
+        if self._sock is None:
+            raise make_error("ERR_SOCKET_HANDLE_ADOPTED")
+        return self._sock
+
+    def address(self) -> dict[str, Any] | str:  # node: BoundSocket.prototype.address
+        self._check()
+        return self._path if self._path is not None else dict(self._address)
+
+    def fd(self) -> int:  # node: BoundSocket.prototype.fd
+        return self._check().fileno()
+
+    def close(self) -> None:  # node: BoundSocket.prototype.close
+        self._check()
+        self._release()
+
+    def _release(self) -> None:
+        sock = self._sock
+        if sock is None:
+            return
+        self._sock = None
+        sock.close()
+        path = self._path
+        if path is not None and not path.startswith("\0"):
+            try:  # libuv unlinks the path a pipe handle bound, when that handle closes
+                os.unlink(path)
+            except OSError:
+                pass
+
+    def __enter__(self) -> BoundSocket:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:  # node: BoundSocket.prototype[Symbol.dispose]
+        self._release()
+
+    @property
+    def isPipe(self) -> bool:  # node: BoundSocket.prototype.isPipe
+        return self._path is not None
+
+    @property
+    def bound_path(self) -> str | None:  # node: kBoundSocketPath
+        return self._path
+
+    def consume(self) -> _socket.socket:  # node: kBoundSocketConsume
+        sock = self._check()
+        self._sock = None
+        return sock
+
+    def _consume_handle(self) -> Handle:
+        sock = self.consume()
+        handle = Handle(sock.family != _socket.AF_UNIX)
+        handle.sock = sock
+        handle.family = sock.family
+        if handle.is_tcp:
+            handle._apply_options()
+        return handle
+
+
+class Socket(Duplex):  # node: Socket
+    """Node's ``net.Socket``.  Options as a dict or as keyword arguments."""
+
+    timeout: Any = None  # undefined until setTimeout
+    connecting = False
+    autoSelectFamilyAttemptedAddresses: list[str] | None = None  # set by a multi-address connect
+    _bound_source = False  # the handle is an adopted BoundSocket's
+    _bound_path: str | None = None
+    blockList: Any = None
+    resetAndClosing = False
+    _aborted = False
+    _peername: dict[str, Any] | None = None
+
+    def __init__(self, options: Mapping[str, Any] | int | None = None, /, **kwargs: Any) -> None:
+        if isinstance(options, Mapping):
+            opts: dict[str, Any] = dict(options)
+        elif isinstance(options, int) and not isinstance(options, bool):
+            opts = {"fd": options}  # legacy interface
+        else:
+            opts = {}
+        opts.update(kwargs)
+        if opts.get("objectMode"):
+            raise make_error(
+                "ERR_INVALID_ARG_VALUE", "options.objectMode", opts["objectMode"], "is not supported"
+            )
+        if opts.get("readableObjectMode") or opts.get("writableObjectMode"):
+            key = "readableObjectMode" if opts.get("readableObjectMode") else "writableObjectMode"
+            raise make_error("ERR_INVALID_ARG_VALUE", f"options.{key}", opts[key], "is not supported")
+        if opts.get("keepAliveInitialDelay") is not None:
+            validate_number(opts["keepAliveInitialDelay"], "options.keepAliveInitialDelay")
+            if opts["keepAliveInitialDelay"] < 0:
+                opts["keepAliveInitialDelay"] = 0
+
+        self.connecting = False
+        self._hadError = False
+        self._handle: Handle | None = None
+        self._parent: Any = None
+        self._host: str | None = None
+        self._last_write_queue_size = 0
+        self._timeout_timer: _runtime.Timeout | None = None
+        self._user_buffer: Any = None
+        self._user_buffer_cb: Callable[..., object] | None = None
+        self._user_buffer_gen: Callable[[], object] | None = None
+        self._closeAfterHandlingError = False
+        self._sockname: dict[str, Any] | None = None
+
+        signal = opts.pop("signal", None)
+        opts["allowHalfOpen"] = bool(opts.get("allowHalfOpen")) and opts.get("allowHalfOpen") is not NULL
+        opts["emitClose"] = False
+        opts["autoDestroy"] = True
+        opts["decodeStrings"] = False
+        self._bytes_read = 0
+        self._bytes_written = 0
+        self.server: Server | None = None
+        self._server: Server | None = None
+        Duplex.__init__(self, {k: v for k, v in opts.items() if k not in _NOT_STREAM_OPTIONS})
+
+        if _connect.truthy(signal):
+            # node: Duplex's addAbortSignal (stream-level: destroys with an AbortError)
+            validate_abort_signal(signal, "signal")
+            self._add_stream_abort_signal(signal)
+
+        handle = opts.get("handle")
+        bound_not_connected = False
+        if isinstance(handle, BoundSocket):
+            # An adopted BoundSocket is bound but not connected: reading waits for connect().
+            bound_path = handle.bound_path
+            self._handle = handle._consume_handle()
+            self._bound_source = True
+            bound_not_connected = True
+            if bound_path is not None:
+                self._bound_path = bound_path
+        elif isinstance(handle, Handle):
+            self._handle = handle
+        elif opts.get("fd") is not None:
+            self._handle = self._handle_from_fd(opts["fd"])
+
+        onread = opts.get("onread")
+        if (
+            isinstance(onread, Mapping)
+            and (_is_user_buffer(onread.get("buffer")) or callable(onread.get("buffer")))
+            and callable(onread.get("callback"))
+        ):
+            buf = onread["buffer"]
+            if callable(buf):
+                self._user_buffer = True
+                self._user_buffer_gen = buf
+            else:
+                self._user_buffer = _writable_buffer(buf)
+            self._user_buffer_cb = onread["callback"]
+            # node: Socket.prototype.{pause,resume,read} overrides, only where they matter
+            self.read = self._read_user_buffer  # type: ignore[method-assign]
+            self.pause = self._pause_user_buffer  # type: ignore[method-assign]
+            self.resume = self._resume_user_buffer  # type: ignore[method-assign]
+
+        self._set_no_delay = bool(opts.get("noDelay")) and opts.get("noDelay") is not NULL
+        self._set_keep_alive = bool(opts.get("keepAlive")) and opts.get("keepAlive") is not NULL
+        kaid = opts.get("keepAliveInitialDelay")
+        self._set_keep_alive_initial_delay = int(kaid / 1000) if isinstance(kaid, (int, float)) else 0
+        self._set_keep_alive_interval: int | None = None
+        self._set_keep_alive_count: int | None = None
+        tos = opts.get("typeOfService")
+        if tos is not None:
+            validate_int32(tos, "options.typeOfService", 0, 255)
+        self._set_tos: int | None = tos
+
+        self.on("end", self._on_readable_stream_end)
+        self._init_socket_handle()
+
+        self._pendingData: Any = None
+        self._pendingEncoding = ""
+
+        if self._handle is not None and opts.get("readable") is not False and not bound_not_connected:
+            if opts.get("pauseOnCreate"):
+                self._handle.reading = False
+                self._handle.readStop()
+                self.readableFlowing = False
+            elif not opts.get("manualStart"):
+                self.read(0)
+
+        if _connect.truthy(signal):
+            self._add_client_abort_signal(signal)
+
+        block_list = opts.get("blockList")
+        if _connect.truthy(block_list):
+            from .blocklist import BlockList
+
+            if not BlockList.isBlockList(block_list):
+                raise make_error("ERR_INVALID_ARG_TYPE", "options.blockList", "net.BlockList", block_list)
+            self.blockList = block_list
+
+    # -- construction helpers -----------------------------------------------------------------------
+
+    def _handle_from_fd(self, fd: object) -> Handle:  # node: createHandle + handle.open(fd)
+        fd_num = validate_int32(fd, "fd", 0)
+        try:
+            sock = _socket.socket(fileno=fd_num)
+        except OSError as exc:
+            raise make_error("ERR_INVALID_FD_TYPE", "UNKNOWN") from exc
+        if sock.type != _socket.SOCK_STREAM or sock.family not in (
+            _socket.AF_INET,
+            _socket.AF_INET6,
+            _socket.AF_UNIX,
+        ):
+            sock.detach()
+            raise make_error("ERR_INVALID_FD_TYPE", "UNKNOWN")
+        handle = Handle(sock.family != _socket.AF_UNIX)
+        sock.setblocking(False)
+        handle.sock = sock
+        handle.family = sock.family
+
+        async def adopt() -> None:
+            await handle.loop.connect_accepted_socket(lambda: handle, sock=sock)
+
+        handle._connect_task = handle.loop.create_task(adopt())
+        return handle
+
+    def _add_stream_abort_signal(self, signal: Any) -> None:  # node: addAbortSignalNoValidate
+        def on_abort() -> None:
+            self.destroy(AbortError(cause=signal_get(signal, "reason")))
+
+        if signal_get(signal, "aborted"):
+            on_abort()
+        else:
+            dispose = add_abort_listener(signal, on_abort)
+            self.once("close", lambda *_: dispose())
+
+    def _add_client_abort_signal(self, signal: Any) -> None:  # node: addClientAbortSignalOption
+        validate_abort_signal(signal, "options.signal")
+        disposer: list[Callable[[], None]] = []
+
+        def on_abort() -> None:
+            if disposer:
+                disposer[0]()
+            self._aborted = True
+
+        if signal_get(signal, "aborted"):
+            _runtime.next_tick(on_abort)
+        else:
+
+            def add_nt() -> None:
+                disposer.append(add_abort_listener(signal, on_abort))
+
+            _runtime.next_tick(add_nt)
+
+    def _init_socket_handle(self) -> None:  # node: initSocketHandle
+        self._undestroy()
+        self._sockname = None
+        handle = self._handle
+        if handle is not None:
+            handle.owner = self
+            handle.onread = self._on_stream_read
+            user_buf = self._user_buffer
+            if user_buf is not None:
+                gen = self._user_buffer_gen
+                if gen is not None:
+                    user_buf = gen()
+                    if not _is_user_buffer(user_buf):
+                        return
+                    user_buf = self._user_buffer = _writable_buffer(user_buf)
+                if isinstance(handle, BufferedHandle):
+                    handle.user_buffer = user_buf
+
+    def _new_handle(self, pipe: bool) -> Handle:
+        if self._user_buffer is not None:
+            return BufferedHandle(not pipe)
+        return Handle(not pipe)
+
+    def _reinitialize_handle(self) -> None:  # node: Socket.prototype[kReinitializeHandle]
+        old = self._handle
+        if old is not None:
+            old.close()
+        self._handle = self._new_handle(False)
+        self._init_socket_handle()
+
+    # -- timers ---------------------------------------------------------------------------------------
+
+    def _unrefTimer(self) -> None:  # node: Socket.prototype._unrefTimer
+        s: Any = self
+        while s is not None:
+            timer = s._timeout_timer
+            if timer is not None:
+                timer.refresh()
+            s = s._parent
+
+    def setTimeout(self, msecs: object = None, callback: Callback | None = None) -> Socket:
+        # node: setStreamTimeout
+        if self.destroyed:
+            return self
+        self.timeout = msecs
+        duration = _get_timer_duration(msecs, "msecs")
+        _runtime.clear_timeout(self._timeout_timer)
+        if duration == 0:
+            if callback is not None:
+                validate_function(callback, "callback")
+                self.removeListener("timeout", callback)
+        else:
+            self._timeout_timer = _runtime.set_timeout(self._on_timeout_timer, duration).unref()
+            if callback is not None:
+                validate_function(callback, "callback")
+                self.once("timeout", callback)
+        return self
+
+    def _on_timeout_timer(self) -> None:  # node: onStreamTimeout
+        self._onTimeout()
+
+    def _onTimeout(self) -> None:  # node: Socket.prototype._onTimeout
+        handle = self._handle
+        last = self._last_write_queue_size
+        if last > 0 and handle is not None:
+            size = handle.writeQueueSize
+            if last != size:
+                self._last_write_queue_size = size
+                self._unrefTimer()
+                return
+        self.emit("timeout")
+
+    # -- options ------------------------------------------------------------------------------------
+
+    def setNoDelay(self, enable: object = None) -> Socket:  # node: Socket.prototype.setNoDelay
+        flag = True if enable is None else bool(enable) and enable is not NULL
+        if self._handle is None:
+            self._set_no_delay = flag
+            return self
+        if self._handle.is_tcp and flag != self._set_no_delay:
+            self._set_no_delay = flag
+            self._handle.setNoDelay(flag)
+        return self
+
+    def setKeepAlive(
+        self,
+        enable: object = False,
+        initialDelay: object = None,
+        interval: object = None,
+        count: object = None,
+    ) -> Socket:  # node: Socket.prototype.setKeepAlive
+        if isinstance(enable, Mapping):
+            initialDelay = enable.get("initialDelay")
+            interval = enable.get("interval")
+            count = enable.get("count")
+            enable = enable.get("enable")
+        flag = bool(enable) and enable is not NULL
+        delay = _ms_to_s(initialDelay)
+        ival = None if interval is None else _ms_to_s(interval)
+        cnt = count if isinstance(count, int) and not isinstance(count, bool) else None
+        if self._handle is None:
+            self._set_keep_alive = flag
+            self._set_keep_alive_initial_delay = delay
+            self._set_keep_alive_interval = ival
+            self._set_keep_alive_count = cnt
+            return self
+        if not self._handle.is_tcp:
+            return self
+        if flag != self._set_keep_alive or (
+            flag
+            and (
+                self._set_keep_alive_initial_delay != delay
+                or self._set_keep_alive_interval != ival
+                or self._set_keep_alive_count != cnt
+            )
+        ):
+            self._set_keep_alive = flag
+            self._set_keep_alive_initial_delay = delay
+            self._set_keep_alive_interval = ival
+            self._set_keep_alive_count = cnt
+            self._handle.setKeepAlive(flag, delay, ival, cnt)
+        return self
+
+    def setTypeOfService(self, tos: object) -> Socket:  # node: Socket.prototype.setTypeOfService
+        if isinstance(tos, float) and math.isnan(tos):
+            raise make_error("ERR_INVALID_ARG_TYPE", "tos", "number", tos)
+        value = validate_int32(tos, "tos", 0, 255)
+        if self._handle is None or not self._handle.is_tcp:
+            self._set_tos = value
+            return self
+        if value != self._set_tos:
+            self._set_tos = value
+            err = self._handle.setTypeOfService(value)
+            if err:
+                raise errno_exception(err, "setTypeOfService")
+        return self
+
+    def getTypeOfService(self) -> int:  # node: Socket.prototype.getTypeOfService
+        if self._handle is None or not self._handle.is_tcp:
+            return self._set_tos if self._set_tos is not None else 0
+        res = self._handle.getTypeOfService()
+        if res < 0:
+            raise errno_exception(res, "getTypeOfService")
+        return res
+
+    def _apply_handle_options(self, handle: Handle) -> None:  # node: afterConnect's option block
+        if not handle.is_tcp:
+            return
+        if self._set_no_delay:
+            handle.setNoDelay(True)
+        if self._set_keep_alive:
+            handle.setKeepAlive(
+                True,
+                self._set_keep_alive_initial_delay,
+                self._set_keep_alive_interval,
+                self._set_keep_alive_count,
+            )
+        if self._set_tos is not None:
+            err = handle.setTypeOfService(self._set_tos)
+            if err and err != UV_EBADF:
+                self.emit("error", errno_exception(err, "setTypeOfService"))
+
+    # -- addresses ----------------------------------------------------------------------------------
+
+    def address(self) -> dict[str, Any]:  # node: Socket.prototype.address
+        return self._getsockname()
+
+    def _getpeername(self) -> dict[str, Any]:  # node: Socket.prototype._getpeername
+        handle = self._handle
+        if handle is None or not handle.is_tcp or self.connecting:
+            return self._peername or {}
+        if not self._peername:
+            out = handle.getpeername()
+            if out is None:
+                return {}
+            self._peername = out
+        return self._peername
+
+    def _getsockname(self) -> dict[str, Any]:  # node: Socket.prototype._getsockname
+        if self._bound_path is not None:
+            return {"address": self._bound_path}
+        handle = self._handle
+        if handle is None or not handle.is_tcp:
+            return {}
+        if self._sockname is None:
+            self._sockname = handle.getsockname() or {}
+        return self._sockname
+
+    @property
+    def remoteAddress(self) -> str | None:  # node: remoteAddress
+        return self._getpeername().get("address")
+
+    @property
+    def remoteFamily(self) -> str | None:  # node: remoteFamily
+        return self._getpeername().get("family")
+
+    @property
+    def remotePort(self) -> int | None:  # node: remotePort
+        return self._getpeername().get("port")
+
+    @property
+    def localAddress(self) -> str | None:  # node: localAddress
+        return self._getsockname().get("address")
+
+    @property
+    def localPort(self) -> int | None:  # node: localPort
+        return self._getsockname().get("port")
+
+    @property
+    def localFamily(self) -> str | None:  # node: localFamily
+        return self._getsockname().get("family")
+
+    # -- state --------------------------------------------------------------------------------------
+
+    @property
+    def _connecting(self) -> bool:
+        return self.connecting
+
+    @property
+    def pending(self) -> bool:  # node: pending
+        return self._handle is None or self.connecting
+
+    @property
+    def readyState(self) -> str:  # node: readyState
+        if self.connecting:
+            return "opening"
+        readable = self.readable
+        writable = self.writable
+        if readable and writable:
+            return "open"
+        if readable:
+            return "readOnly"
+        if writable:
+            return "writeOnly"
+        return "closed"
+
+    @property
+    def bufferSize(self) -> int | None:  # node: bufferSize
+        return self.writableLength if self._handle is not None else None
+
+    @property
+    def bytesRead(self) -> int:  # node: bytesRead
+        return self._handle.bytesRead if self._handle is not None else self._bytes_read
+
+    @property
+    def _bytesDispatched(self) -> int:  # node: _bytesDispatched
+        return self._handle.bytesWritten if self._handle is not None else self._bytes_written
+
+    @property
+    def bytesWritten(self) -> int:  # node: bytesWritten
+        total = self._bytesDispatched
+        for req in self._writableState.getBuffer():
+            total += _byte_length(req.chunk, req.encoding)
+        data = self._pendingData
+        if isinstance(data, list):
+            for req in data:
+                total += _byte_length(req.chunk, req.encoding)
+        elif data is not None:
+            total += _byte_length(data, self._pendingEncoding)
+        return total
+
+    # -- the stream contract ------------------------------------------------------------------------
+
+    def _read(self, size: int) -> None:  # node: Socket.prototype._read
+        if self.connecting or self._handle is None:
+            self.once("connect", lambda *_: self._read(size))
+        elif not self._handle.reading:
+            self._try_read_start()
+
+    def _try_read_start(self) -> None:  # node: tryReadStart
+        handle = self._handle
+        assert handle is not None
+        handle.reading = True
+        err = handle.readStart()
+        if err:
+            self.destroy(errno_exception(err, "read"))
+
+    def _on_stream_read(self, data: bytes | None) -> None:  # node: onStreamRead
+        self._unrefTimer()
+        if data is not None:
+            if self.destroyed:
+                return
+            if not self.push(data):
+                handle = self._handle
+                if handle is not None:
+                    handle.reading = False
+                    handle.readStop()
+            return
+        if not self._readableState.endEmitted:
+            self.push(None)
+            self.read(0)
+
+    def _on_user_buffer_read(self, nread: int) -> None:  # node: onStreamRead with kBuffer
+        self._unrefTimer()
+        if self.destroyed:
+            return
+        user_buf = self._user_buffer
+        cb = self._user_buffer_cb
+        assert cb is not None
+        result = cb(nread, user_buf) is not False
+        gen = self._user_buffer_gen
+        if gen is not None:
+            nxt = gen()
+            if _is_user_buffer(nxt):
+                nxt = self._user_buffer = _writable_buffer(nxt)
+                handle = self._handle
+                if isinstance(handle, BufferedHandle):
+                    handle.user_buffer = nxt
+        if not result:
+            handle = self._handle
+            if handle is not None:
+                handle.reading = False
+                if not self.destroyed:
+                    handle.readStop()
+
+    def _on_read_error(self, status: int) -> None:  # node: onStreamRead, nread < 0 and not EOF
+        self._unrefTimer()
+        self.destroy(errno_exception(status, "read"))
+
+    def _write_generic(self, writev: bool, data: Any, encoding: str, cb: Callback) -> None:
+        # node: Socket.prototype._writeGeneric
+        if self.connecting:
+            self._pendingData = data
+            self._pendingEncoding = encoding
+
+            def on_close(*_: object) -> None:
+                cb(make_error("ERR_SOCKET_CLOSED_BEFORE_CONNECTION"))
+
+            def on_connect(*_: object) -> None:
+                self.off("close", on_close)
+                self._write_generic(writev, data, encoding, cb)
+
+            self.once("connect", on_connect)
+            self.once("close", on_close)
+            return
+        self._pendingData = None
+        self._pendingEncoding = ""
+        handle = self._handle
+        if handle is None:
+            cb(make_error("ERR_SOCKET_CLOSED"))
+            return
+        self._unrefTimer()
+        if writev:
+            buf = b"".join(
+                [
+                    req.chunk if isinstance(req.chunk, bytes) else buffer_from_string(req.chunk, req.encoding)
+                    for req in data
+                ]
+            )
+        elif isinstance(data, str):
+            buf = buffer_from_string(data, encoding)
+        else:
+            buf = data
+        status = handle.writeBuffer(buf, cb)
+        if status == 0:
+            cb(None)
+        elif status > 0:
+            self._last_write_queue_size = len(buf)
+        else:
+            cb(errno_exception(status, "write"))  # node: afterWriteDispatched with err
+
+    def _write(self, chunk: Any, encoding: str, callback: Callback) -> None:  # node: Socket.prototype._write
+        self._write_generic(False, chunk, encoding, callback)
+
+    def _writev(self, chunks: WriteRequests, callback: Callback) -> None:
+        # node: Socket.prototype._writev
+        self._write_generic(True, chunks, "", callback)
+
+    def _final(self, cb: Callback) -> None:  # node: Socket.prototype._final
+        if self.connecting:
+            self.once("connect", lambda *_: self._final(cb))
+            return
+        handle = self._handle
+        if handle is None:
+            cb()
+            return
+        err = handle.shutdown(cb)
+        if err in (1, UV_ENOTCONN):
+            cb()
+        elif err != 0:
+            cb(errno_exception(err, "shutdown"))
+
+    def _destroy(
+        self, exception: BaseException | None, cb: Callback
+    ) -> None:  # node: Socket.prototype._destroy
+        self.connecting = False
+        s: Any = self
+        while s is not None:
+            _runtime.clear_timeout(s._timeout_timer)
+            s = s._parent
+        handle = self._handle
+        if handle is not None:
+            is_exception = exception is not None
+            self._bytes_read = handle.bytesRead
+            self._bytes_written = handle.bytesWritten
+            if self.resetAndClosing:
+                self.resetAndClosing = False
+                err = handle.reset(lambda: self.emit("close", is_exception))
+                if err:
+                    self.emit("error", errno_exception(err, "reset"))
+            elif self._closeAfterHandlingError:
+                _runtime.queue_microtask(self._close_socket_handle, is_exception, True)
+            else:
+                self._close_socket_handle(is_exception)
+            if not self._closeAfterHandlingError:
+                handle.onread = None
+                self._handle = None
+                self._sockname = None
+            cb(exception)
+        else:
+            cb(exception)
+            _runtime.next_tick(_emit_close_nt, self)
+        server = self._server
+        if server is not None:
+            server._connections -= 1
+            server._emitCloseIfDrained()
+
+    def _close_socket_handle(self, is_exception: bool, cleanup_pending: bool = False) -> None:
+        # node: closeSocketHandle
+        handle = self._handle
+        if handle is None:
+            return
+
+        def on_close() -> None:
+            self.emit("close", is_exception)
+            if cleanup_pending:
+                handle.onread = None
+                self._handle = None
+                self._sockname = None
+
+        handle.close(on_close)
+
+    # -- public methods -----------------------------------------------------------------------------
+
+    def connect(self, *args: Any, **kwargs: Any) -> Socket:  # node: Socket.prototype.connect
+        if len(args) == 1 and isinstance(args[0], _connect.NormalizedArgs):
+            normalized = args[0]
+        else:
+            normalized = _connect.normalize_args(args)
+        options = normalized.options
+        if kwargs:
+            options = {**options, **kwargs}
+        cb = normalized.cb
+        if cb is not None:
+            self.once("connect", cb)
+        if self._parent is not None and self._parent.connecting:
+            return self
+        if options.get("port") is None and _nullish(options.get("path")):
+            raise make_error("ERR_MISSING_ARGS", ["options", "port", "path"])
+        self.__dict__.pop("write", None)  # node: this.write = Socket.prototype.write
+        if self.destroyed:
+            self._handle = None
+            self._peername = None
+            self._sockname = None
+        path = options.get("path")
+        if self._bound_source and self._handle is not None:
+            pipe = not self._handle.is_tcp  # an adopted handle fixes the transport
+        else:
+            pipe = bool(path) and path is not NULL
+        if self._handle is None:
+            self._handle = self._new_handle(pipe)
+            self._init_socket_handle()
+        self._unrefTimer()
+        self.connecting = True
+        if pipe:
+            if not isinstance(path, str):
+                raise make_error("ERR_INVALID_ARG_TYPE", "options.path", "string", path)
+            _connect.connect_pipe(self, path)
+        else:
+            _connect.lookup_and_connect(self, options)
+        return self
+
+    def _on_readable_stream_end(self, *_: object) -> None:  # node: onReadableStreamEnd
+        if not self.allowHalfOpen:
+            self.write = self._write_after_fin  # type: ignore[method-assign,assignment]
+
+    def _write_after_fin(
+        self, chunk: Any, encoding: Any = None, cb: Callback | None = None
+    ) -> bool:  # node: writeAfterFIN
+        if not self.writableEnded:
+            return Duplex.write(self, chunk, encoding, cb)
+        if callable(encoding):
+            cb = encoding
+        er = NodeError("This socket has been ended by the other party", "EPIPE")
+        if callable(cb):
+            _runtime.next_tick(cb, er)
+        self.destroy(er)
+        return False
+
+    def ref(self, *_: object) -> Socket:  # node: Socket.prototype.ref
+        if self._handle is None:
+            self.once("connect", self.ref)
+            return self
+        self._handle.ref()
+        return self
+
+    def unref(self, *_: object) -> Socket:  # node: Socket.prototype.unref
+        if self._handle is None:
+            self.once("connect", self.unref)
+            return self
+        self._handle.unref()
+        return self
+
+    def destroySoon(self) -> None:  # node: Socket.prototype.destroySoon
+        if self.writable:
+            self.end()
+        if self.writableFinished:
+            self.destroy()
+        else:
+            self.once("finish", lambda *_: self.destroy())
+
+    def resetAndDestroy(self) -> Socket:  # node: Socket.prototype.resetAndDestroy
+        if self._handle is not None:
+            if not self._handle.is_tcp:
+                raise make_error("ERR_INVALID_HANDLE_TYPE")
+            if self.connecting:
+                self.once("connect", lambda *_: self._reset())
+            else:
+                self._reset()
+        else:
+            self.destroy(make_error("ERR_SOCKET_CLOSED"))
+        return self
+
+    def _reset(self) -> Socket:  # node: Socket.prototype._reset
+        self.resetAndClosing = True
+        return self.destroy()
+
+    # -- onread: Socket.prototype.{pause,resume,read} with kBuffer ----------------------------------
+
+    def _pause_user_buffer(self) -> Socket:
+        handle = self._handle
+        if self._user_buffer is not None and not self.connecting and handle is not None and handle.reading:
+            handle.reading = False
+            if not self.destroyed:
+                handle.readStop()
+        Duplex.pause(self)
+        return self
+
+    def _resume_user_buffer(self) -> Socket:
+        handle = self._handle
+        if (
+            self._user_buffer is not None
+            and not self.connecting
+            and handle is not None
+            and not handle.reading
+        ):
+            self._try_read_start()
+        Duplex.resume(self)
+        return self
+
+    def _read_user_buffer(self, n: int | float | None = None) -> Any:
+        handle = self._handle
+        if (
+            self._user_buffer is not None
+            and not self.connecting
+            and handle is not None
+            and not handle.reading
+        ):
+            self._try_read_start()
+        return Duplex.read(self, n)
+
+    # -- the async surface: implemented in promises.py (Python looks these up on the class) ---------
+
+    def __aiter__(self) -> ReadableIterator:  # node: Readable.prototype[Symbol.asyncIterator]
+        from .promises import iterator
+
+        return iterator(self)
+
+    async def __aenter__(self) -> Socket:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:  # node: Readable.prototype[Symbol.asyncDispose]
+        from .promises import asyncDispose
+
+        await asyncDispose(self)
+
+
+Stream = Socket  # legacy naming, as Node exports it
+
+_NOT_STREAM_OPTIONS = frozenset(
+    {
+        "handle",
+        "fd",
+        "onread",
+        "noDelay",
+        "keepAlive",
+        "keepAliveInitialDelay",
+        "typeOfService",
+        "blockList",
+        "pauseOnCreate",
+        "manualStart",
+        "signal",
+        "objectMode",
+        "readableObjectMode",
+        "writableObjectMode",
+    }
+)
+
+
+def _nullish(v: object) -> bool:
+    return v is None or v is NULL
+
+
+def _ms_to_s(value: object) -> int:  # node: ~~(ms / 1000)
+    if isinstance(value, bool):
+        value = int(value)
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        return 0
+    n = int(value / 1000)
+    return ((n + 2**31) % 2**32) - 2**31
+
+
+def _byte_length(chunk: Any, encoding: str) -> int:  # node: Buffer.byteLength
+    if isinstance(chunk, (bytes, bytearray, memoryview)):
+        return len(chunk)
+    return len(buffer_from_string(chunk, encoding or "utf8"))
+
+
+def _emit_close_nt(self: Socket) -> None:  # node: emitCloseNT
+    self.emit("close")
+
+
+def connect(*args: Any, **kwargs: Any) -> Socket:  # node: connect (also createConnection)
+    normalized = _connect.normalize_args(args)
+    options = normalized.options
+    if kwargs:
+        options.update(kwargs)
+    sock = Socket(options)
+    timeout = options.get("timeout")
+    if _connect.truthy(timeout):
+        sock.setTimeout(timeout)
+    return sock.connect(normalized)
+
+
+createConnection = connect
