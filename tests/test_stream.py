@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from uvnet import _runtime
-from uvnet.errors import NodeError
+from uvnet.errors import NULL, NodeError
 from uvnet.stream import Duplex, Readable, Writable, WriteRequests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -1003,7 +1003,7 @@ n.read();
 def argument_errors(log: Log) -> None:
     w = Writable(write=lambda c, e, cb: cb())
     cases: list[tuple[Any, ...]] = [
-        (None,),
+        (NULL,),  # JS null; None stands for undefined
         (5,),
         ({},),
         (True,),

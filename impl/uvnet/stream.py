@@ -53,9 +53,10 @@ Traps (all measured on Node, see ``tests/test_stream.py``):
 * JS string lengths are UTF-16 code units: ``length`` counts strings that way (decodeStrings=False
   writes, decoded reads) so ``writableLength``/``readableLength`` match Node for astral characters.
 * ``readable`` listeners switch the stream to paused mode (``flowing=False``) and win over ``'data'``.
-* ``None`` is JS ``null`` for chunks: ``push(None)`` is EOF, ``write(None)`` raises
-  ``ERR_STREAM_NULL_VALUES``.  Bytes-like chunks are copied to ``bytes`` (``'data'`` always carries
-  ``bytes``, or ``str`` after ``setEncoding``); a ``bytearray`` written is copied at write time.
+* ``push(None)`` is EOF (JS ``push(null)``); for ``write``, ``errors.NULL`` is JS ``null``
+  (``ERR_STREAM_NULL_VALUES``) and ``None``/no chunk is ``undefined`` (``ERR_INVALID_ARG_TYPE``).
+  Bytes-like chunks are copied to ``bytes`` (``'data'`` always carries ``bytes``, or ``str`` after
+  ``setEncoding``); a ``bytearray`` written is copied at write time.
 * Object mode is not supported (``objectMode`` options raise); ``_construct`` and ``signal`` neither.
 
 Performance: ``write(bytes)`` and ``push(bytes)`` have fast paths (``Writable.write``, ``Readable.push``,
@@ -72,7 +73,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import codecs
 import math
 import re
 from collections import deque
@@ -215,6 +215,34 @@ def _js_split(s: str, n: int) -> tuple[str, str]:
     )
 
 
+def _utf8_lead_length(byte: int) -> int:  # node: utf8CheckByte
+    """Sequence length announced by a lead byte; -1 for a continuation byte, -2 for an invalid one.
+    Like Node, C0/C1 and F5-F7 count as lead bytes, so they are held back rather than replaced at once."""
+    if byte <= 0x7F:
+        return 0
+    if byte >> 5 == 0x06:
+        return 2
+    if byte >> 4 == 0x0E:
+        return 3
+    if byte >> 3 == 0x1E:
+        return 4
+    return -1 if byte >> 6 == 0x02 else -2
+
+
+def _utf8_incomplete_tail(data: bytes) -> int:  # node: utf8CheckIncomplete
+    """How many trailing bytes begin a character that the next chunk may complete."""
+    n = len(data)
+    for back in (1, 2, 3):
+        if back > n:
+            return 0
+        need = _utf8_lead_length(data[n - back])
+        if need >= 0:
+            return back if need > back else 0
+        if need == -2:
+            return 0
+    return 0
+
+
 class StringDecoder:  # node: string_decoder.StringDecoder
     """Decodes a byte stream to text without splitting multi-byte characters across chunks."""
 
@@ -225,14 +253,20 @@ class StringDecoder:  # node: string_decoder.StringDecoder
         if enc is None:
             raise make_error("ERR_UNKNOWN_ENCODING", encoding)
         self.encoding: str = enc
-        self._utf8 = codecs.getincrementaldecoder("utf-8")("replace") if enc == "utf8" else None
+        self._utf8 = enc == "utf8"
         self._pending = b""
 
     def write(self, buf: bytes | str) -> str:  # node: StringDecoder.prototype.write
         if isinstance(buf, str):
             return buf
-        if self._utf8 is not None:
-            return self._utf8.decode(buf)
+        if self._utf8:
+            data = self._pending + buf if self._pending else buf
+            hold = _utf8_incomplete_tail(data)
+            if hold:
+                self._pending = data[-hold:]
+                return data[:-hold].decode("utf-8", "replace")
+            self._pending = b""
+            return data.decode("utf-8", "replace")
         enc = self.encoding
         if enc == "utf16le":
             data = self._pending + buf if self._pending else buf
@@ -252,8 +286,6 @@ class StringDecoder:  # node: string_decoder.StringDecoder
 
     def end(self, buf: bytes | None = None) -> str:  # node: StringDecoder.prototype.end
         text = self.write(buf) if buf else ""
-        if self._utf8 is not None:
-            return text + self._utf8.decode(b"", True)
         pending, self._pending = self._pending, b""
         if self.encoding == "utf16le":
             return text + buffer_to_string(pending, "utf16le")
@@ -881,7 +913,7 @@ class Readable(EventEmitter):  # node: Readable
             self.emit("data", ret)
         return ret
 
-    def setEncoding(self, encoding: str | None) -> Self:  # node: Readable.prototype.setEncoding
+    def setEncoding(self, encoding: str | None = None) -> Self:  # node: Readable.prototype.setEncoding
         state = self._readableState
         decoder = StringDecoder(encoding)
         state.decoder = decoder
@@ -1451,7 +1483,7 @@ class Writable(EventEmitter):  # node: Writable
 
     def write(
         self,
-        chunk: Chunk | bytearray | memoryview,
+        chunk: Chunk | bytearray | memoryview | None = None,
         encoding: str | Callback | None = None,
         callback: Callback | None = None,
     ) -> bool:  # node: Writable.prototype.write
@@ -1638,8 +1670,10 @@ def _write_chunk(
     state = stream._writableState
     if cb is not None and not callable(cb):
         cb = None
-    if chunk is None or chunk is _NULL:
+    if chunk is _NULL:
         raise make_error("ERR_STREAM_NULL_VALUES")
+    if chunk is None:  # JS undefined (a missing chunk): Node's type check rejects it
+        raise make_error("ERR_INVALID_ARG_TYPE", "chunk", _INVALID_CHUNK_TYPES, chunk)
     if encoding:
         if encoding != "buffer" and not isEncoding(encoding):
             raise make_error("ERR_UNKNOWN_ENCODING", encoding)
