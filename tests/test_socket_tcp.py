@@ -465,9 +465,7 @@ def test_no_fd_or_task_leak_after_1000_cycles(loops: LoopRecorder) -> None:
             def closed(_had_error: bool) -> None:
                 state["done"] += 1
                 if state["done"] == cycles:
-                    state["tasks"] = len(
-                        [t for t in asyncio.all_tasks() if t.get_name() != "uvnet-reap-at-exit"]
-                    )
+                    state["tasks"] = len(asyncio.all_tasks())
                     srv.close()
                 else:
                     one()
@@ -658,3 +656,32 @@ def test_auto_select_family_tries_addresses_in_turn(loops: LoopRecorder) -> None
         "connect",
     ], events
     assert events[3][1] == "127.0.0.2" and events[3][4] == "ECONNREFUSED"
+
+
+def test_type_of_service_applied_and_ebadf_before_a_descriptor(loops: LoopRecorder) -> None:
+    seen: dict[str, Any] = {}
+
+    def main() -> None:
+        srv = net.createServer(lambda peer: peer.destroy())
+
+        def listening() -> None:
+            cli = net.connect({"port": port_of(srv), "host": "127.0.0.1", "typeOfService": 8})
+            try:  # Node 24: the handle exists but has no descriptor yet
+                cli.getTypeOfService()
+            except OSError as exc:
+                seen["before"] = getattr(exc, "code", None)
+
+            def connected() -> None:
+                with fd_socket(cli) as s:
+                    seen["option"] = (cli.getTypeOfService(), s.getsockopt(socket.IPPROTO_IP, socket.IP_TOS))
+                    cli.setTypeOfService(16)
+                    seen["set"] = (cli.getTypeOfService(), s.getsockopt(socket.IPPROTO_IP, socket.IP_TOS))
+                cli.destroy()
+                srv.close()
+
+            cli.on("connect", connected)
+
+        srv.listen(0, "127.0.0.1", listening)
+
+    run(main, loops)
+    assert seen == {"before": "EBADF", "option": (8, 8), "set": (16, 16)}

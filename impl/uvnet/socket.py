@@ -47,7 +47,7 @@ import os
 import socket as _socket
 import struct
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import _connect, _runtime
@@ -91,12 +91,13 @@ class _Closable(Protocol):
     def force_close(self) -> None: ...
 
 
-async def _reap_at_exit(handles: weakref.WeakSet[_Closable]) -> None:
-    """Close what is still open when the loop shuts down (``run()`` returning, ``asyncio.run`` ending):
-    a Node process that exits leaves no socket behind either.  One such task per loop; the runner
-    cancels it at shutdown, and that is when it acts."""
+async def _reap_at_exit(handles: weakref.WeakSet[_Closable]) -> AsyncGenerator[None, None]:
+    """Close what is still open when the loop shuts down (``run()`` returning, ``asyncio.run``
+    ending), as the sockets of an exiting Node process go away with it.  An async generator, not a
+    task: the loop's ``shutdown_asyncgens()`` closes it, running the ``finally``; no task is left
+    pending meanwhile."""
     try:
-        await asyncio.get_running_loop().create_future()
+        yield
     finally:
         for handle in list(handles):
             handle.force_close()
@@ -108,7 +109,13 @@ def track_handle(rt: _runtime.Runtime, handle: _Closable) -> None:
     if handles is None:
         handles = weakref.WeakSet()
         rt._uvnet_open_handles = handles  # type: ignore[attr-defined]
-        rt.loop.create_task(_reap_at_exit(handles), name="uvnet-reap-at-exit")
+        reaper = _reap_at_exit(handles)
+        rt._uvnet_reaper = reaper  # type: ignore[attr-defined]  # held: an unreferenced one is collected
+        step = reaper.__anext__()  # the first step registers it with the loop's asyncgen hooks
+        try:
+            step.send(None)
+        except StopIteration:
+            pass
     handles.add(handle)
 
 
@@ -473,6 +480,13 @@ class Handle(asyncio.Protocol):  # node: TCPWrap / PipeWrap (and LibuvStreamWrap
         """Loop shutdown: drop the connection now, no callbacks (the process is exiting)."""
         self.closed = True
         self.onread = None
+        self.owner = None
+        self._write_cb = None
+        self._close_cb = None
+        self._cancelled_req = None
+        if self._connect_task is not None:
+            self._connect_task.cancel()
+            self._connect_task = None
         if self.transport is not None and not self.lost:
             self.transport.abort()
         if self.sock is not None:
@@ -709,8 +723,10 @@ class Handle(asyncio.Protocol):  # node: TCPWrap / PipeWrap (and LibuvStreamWrap
 
     def _set_tos(self) -> int:
         sock = self._raw_socket()
-        if sock is None or self._tos is None:
+        if self._tos is None:
             return 0
+        if sock is None:
+            return UV_EBADF  # no descriptor yet (still resolving): as libuv says
         try:
             if self.family == _socket.AF_INET6:
                 sock.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_TCLASS, self._tos)
@@ -723,7 +739,7 @@ class Handle(asyncio.Protocol):  # node: TCPWrap / PipeWrap (and LibuvStreamWrap
     def getTypeOfService(self) -> int:  # node: TCPWrap::GetTypeOfService
         sock = self._raw_socket()
         if sock is None:
-            return self._tos or 0
+            return UV_EBADF
         try:
             if self.family == _socket.AF_INET6:
                 return int(sock.getsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_TCLASS))
