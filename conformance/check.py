@@ -85,6 +85,10 @@ def check_reference(scenario: Scenario, cache: ReferenceCache, expected: Expecta
             trace
         )
         return outcome
+    if result.leaked:
+        outcome.verdict = "error"
+        outcome.text = f"the reference run left socket files behind after cleanup: {result.leaked}"
+        return outcome
     outcome.findings = doc_findings(scenario, trace)
     if outcome.findings:
         outcome.verdict = "doc"
@@ -112,7 +116,13 @@ def check_pairing(
         return _apply(outcome, expected)
     trace = normalize(result.records, scenario, result.tmp)
     diffs = compare(ref_trace, trace)
-    if diffs:
+    if result.leaked and not ref_result.leaked:
+        outcome.verdict = "fail"
+        outcome.text = (
+            f"{scenario.id} [{pairing.id}] left socket files behind after every server closed "
+            f"(Node left none): {result.leaked}"
+        )
+    elif diffs:
         outcome.verdict = "fail"
         outcome.text = f"{scenario.id} [{pairing.id}] differs from Node:\n" + render(
             diffs, "node-node (reference)", pairing.id

@@ -8,8 +8,10 @@ the runner forwards every `done` (with the plain values it exported) to the othe
 
 from __future__ import annotations
 
+import os
 import queue
 import shutil
+import stat
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -61,9 +63,27 @@ class RunResult:
     detail: str = ""
     seconds: float = 0.0
     tmp: str = ""
+    leaked: list[str] = field(default_factory=list)  # socket files left in the run's folder after cleanup
 
 
 _counter = 0
+LEAK_GRACE_SECONDS = 1.0
+
+
+def leftover_sockets(folder: str, grace: float = LEAK_GRACE_SECONDS) -> list[str]:
+    """Socket files still in `folder` once the agents' cleanup (closing every server) has had `grace`
+    seconds: a server unlinks the path it created when it closes, so anything left is a leak."""
+    deadline = time.monotonic() + grace
+    while True:
+        found = sorted(
+            os.path.relpath(os.path.join(root, name), folder)
+            for root, _dirs, files in os.walk(folder)
+            for name in files
+            if stat.S_ISSOCK(os.lstat(os.path.join(root, name)).st_mode)
+        )
+        if not found or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.02)
 
 
 def _next_run_id() -> str:
@@ -81,6 +101,8 @@ def run_scenario(scenario: Scenario, pairing: Pairing, pool: AgentPool) -> RunRe
     result = RunResult(scenario.id, pairing.id, tmp=tmp)
     try:
         _run(scenario, pairing, pool, run_id, tmp, result)
+        if result.status == "ok":
+            result.leaked = leftover_sockets(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         result.seconds = time.monotonic() - started

@@ -293,3 +293,35 @@ def test_scripted_lookup_agrees(tmp_path: Path, pool: AgentPool, runtime: str) -
     assert err["code"] == "ENOTFOUND" and err["syscall"] == "getaddrinfo"
     assert err["message"] == "getaddrinfo ENOTFOUND nx.test"
     assert trace["callback all"][0]["during"] is None, "the answer comes on a later tick"
+
+
+def test_leftover_socket_files_are_found(tmp_path: Path) -> None:
+    import socket as pysocket
+
+    from conformance.runner import leftover_sockets
+
+    (tmp_path / "plain.txt").write_text("not a socket")
+    (tmp_path / "sub").mkdir()
+    with pysocket.socket(pysocket.AF_UNIX) as s:
+        s.bind(str(tmp_path / "sub" / "left.sock"))
+        assert leftover_sockets(str(tmp_path), grace=0.05) == ["sub/left.sock"]
+    (tmp_path / "sub" / "left.sock").unlink()
+    assert leftover_sockets(str(tmp_path), grace=0.05) == []
+
+
+IPC_CLOSE = """
+description: d
+spec: ["IPC"]
+steps:
+  - let: srv = net.createServer()
+  - call: srv.listen(path("s.sock"))
+  - wait: srv listening
+"""
+
+
+@pytest.mark.parametrize("runtime", ["node", "uvnet"])
+def test_agents_cleanup_unlinks_ipc_paths(tmp_path: Path, pool: AgentPool, runtime: str) -> None:
+    s = scenario_from(tmp_path, IPC_CLOSE)
+    result = run_scenario(s, Pairing(runtime, runtime), pool)
+    assert result.status == "ok", result
+    assert result.leaked == [], "the server left open by the scenario is closed, and its path unlinked"
