@@ -8,12 +8,13 @@ from ._autoselect import (
     setDefaultAutoSelectFamily,
     setDefaultAutoSelectFamilyAttemptTimeout,
 )
+from ._handles import BoundSocket
 from ._ip import isIP, isIPv4, isIPv6
 from ._runtime import run
 from .address import SocketAddress
 from .blocklist import BlockList
 from .server import Server, createServer
-from .socket import BoundSocket, Socket, Stream, connect, createConnection
+from .socket import Socket, Stream, connect, createConnection
 
 __all__ = [
     "AbortController",

@@ -32,7 +32,7 @@ import stat
 from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import _connect, _runtime
+from . import _connect, _handles, _runtime
 from ._abort import add_abort_listener, signal_get, validate_abort_signal
 from ._ip import isIP, parse_ipv6
 from .errors import (
@@ -48,7 +48,7 @@ from .errors import (
     validate_port,
 )
 from .events import EventEmitter
-from .socket import BoundSocket, Handle, Socket, track_handle, untrack_handle
+from .socket import Handle, Socket, track_handle, untrack_handle
 from .stream import getDefaultHighWaterMark
 
 if TYPE_CHECKING:
@@ -137,6 +137,11 @@ class ServerHandle:  # node: TCPWrap / PipeWrap in server mode
         self.server = _drive(coro)
         return 0
 
+    @property
+    def fd(self) -> int:  # node: HandleWrap fd (-1 once closed)
+        sock = self.sock
+        return sock.fileno() if sock is not None else -1
+
     def getsockname(self) -> dict[str, Any] | None:  # node: TCPWrap::GetSockName
         sock = self.sock
         if sock is None or not self.is_tcp:
@@ -187,17 +192,7 @@ def _create_server_handle(  # node: createServerHandle
     address: str | None, port: int, address_type: int | None, flags: dict[str, bool], fd: int | None = None
 ) -> ServerHandle | int:
     if fd is not None and fd != -1:
-        if fd < 0:
-            return UV_EINVAL
-        try:
-            sock = _socket.socket(fileno=int(fd))
-        except OSError:
-            return UV_EINVAL
-        if sock.type != _socket.SOCK_STREAM:
-            sock.detach()
-            return UV_EINVAL
-        sock.setblocking(False)
-        return ServerHandle(sock)
+        return _handles.server_handle_from_fd(fd)
     if port == -1 and address_type == -1:
         assert address is not None
         try:
@@ -334,45 +329,11 @@ class Server(EventEmitter):  # node: Server
             len(args) > 2 and _connect._to_number(args[2])
         )
         backlog_from_args = int(backlog_from_args) if backlog_from_args else 0
-        bound: BoundSocket | None = None
-        if len(args) > 0 and isinstance(args[0], BoundSocket):
-            bound = args[0]
-        elif isinstance(options.get("handle"), BoundSocket):
-            bound = options["handle"]
-        if bound is not None:  # adopt the bound handle: the BoundSocket can no longer close it
-            bound_path = bound.bound_path
-            sock = bound.consume()
-            self._handle = ServerHandle(sock, bound_path)
-            if bound_path is not None:
-                self._pipeName = bound_path
-            self._listeningId += 1
-            self._listen_in_cluster(None, -1, -1, backlog_from_args, None, {})
+        # A BoundSocket, a listening handle (or an object holding one) or a descriptor: see _handles.
+        resolved = _handles.listen_handle(self, args, options, backlog_from_args)
+        if resolved is None:
             return self
-        inner = options.get("_handle") or options.get("handle")
-        if len(args) > 0 and isinstance(args[0], (Server, Socket)):
-            inner = args[0]  # node: typeof arg0 === 'object', then options._handle
-        if isinstance(inner, (Server, Socket)):
-            inner = inner._handle
-        flags = {"ipv6Only": options.get("ipv6Only") is True, "reusePort": options.get("reusePort") is True}
-        self._listeningId += 1
-        if isinstance(inner, ServerHandle):
-            self._handle = inner
-            if inner.is_tcp:
-                self._listen_in_cluster(None, -1, -1, backlog_from_args, None, flags)
-            else:  # node: a Pipe handle is not a TCP instance: it is listened on through its fd
-                self._listen_in_cluster(None, None, None, backlog_from_args, None, flags)
-            return self
-        if isinstance(inner, Mapping):
-            options = dict(inner)
-        self._add_abort_signal(options)
-        fd = options.get("fd")
-        if isinstance(fd, (int, float)) and not isinstance(fd, bool) and fd >= 0:
-            # A non-integral number is no descriptor: Node's createHandle throws, and that is EINVAL.
-            self._listen_in_cluster(
-                None, None, None, backlog_from_args, int(fd) if float(fd).is_integer() else -2, flags
-            )
-            return self
-
+        options, flags = resolved
         port = options.get("port")
         if len(args) == 0 or callable(args[0]) or ("port" in options and port is None) or port is NULL:
             options["port"] = port = 0

@@ -52,7 +52,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from . import _connect, _runtime
 from ._abort import add_abort_listener, signal_get, validate_abort_signal
-from ._ip import isIP
 from .errors import (
     NULL,
     AbortError,
@@ -60,13 +59,9 @@ from .errors import (
     errno_exception,
     js_number_to_string,
     make_error,
-    system_error,
-    validate_boolean,
     validate_function,
     validate_int32,
     validate_number,
-    validate_port,
-    validate_string,
 )
 from .stream import Duplex, WriteRequests, buffer_from_string
 
@@ -74,7 +69,7 @@ if TYPE_CHECKING:
     from .promises import ReadableIterator
     from .server import Server
 
-__all__ = ["BoundSocket", "BufferedHandle", "Handle", "Socket", "Stream", "connect", "createConnection"]
+__all__ = ["BufferedHandle", "Handle", "Socket", "Stream", "connect", "createConnection"]
 
 Callback = Callable[..., object]
 
@@ -831,139 +826,6 @@ def _get_timer_duration(msecs: object, name: str) -> float:  # node: getTimerDur
     return msecs
 
 
-class BoundSocket:  # node: BoundSocket
-    """A socket bound synchronously to a local address (or a Unix path) but neither listening nor
-    connecting, until exactly one ``Server.listen(bound)`` or ``Socket({'handle': bound})`` adopts it.
-    No DNS: ``host`` must be an IP literal.  An unadopted one must be closed (``close()``, or ``with``)."""
-
-    def __init__(self, options: object = None, /, **kwargs: Any) -> None:
-        if options is None:
-            options = {}
-        if not isinstance(options, Mapping):
-            raise make_error("ERR_INVALID_ARG_TYPE", "options", "Object", options)
-        opts: dict[str, Any] = {**options, **kwargs}
-        self._sock: _socket.socket | None = None
-        self._path: str | None = None
-        self._address: dict[str, Any] = {}
-        if opts.get("path") is not None:
-            self._bind_pipe(opts)
-            return
-        port_opt = opts.get("port")
-        port = validate_port(0 if _nullish(port_opt) else port_opt, "options.port")
-        ipv6_only = opts.get("ipv6Only")
-        ipv6_only = False if _nullish(ipv6_only) else validate_boolean(ipv6_only, "options.ipv6Only")
-        reuse_port = opts.get("reusePort")
-        reuse_port = False if _nullish(reuse_port) else validate_boolean(reuse_port, "options.reusePort")
-        host = opts.get("host")
-        if _nullish(host):
-            host = "::" if ipv6_only else "0.0.0.0"
-            address_type = 6 if ipv6_only else 4
-        else:
-            validate_string(host, "options.host")
-            address_type = isIP(host)
-            if not address_type:
-                raise make_error(
-                    "ERR_INVALID_ARG_VALUE",
-                    "options.host",
-                    host,
-                    "must be a numeric IP address; net.BoundSocket does not perform DNS resolution",
-                )
-        af = _socket.AF_INET6 if address_type == 6 else _socket.AF_INET
-        sock = _socket.socket(af, _socket.SOCK_STREAM)
-        try:
-            sock.setblocking(False)
-            sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
-            if af == _socket.AF_INET6:
-                sock.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_V6ONLY, int(ipv6_only))
-            if reuse_port and hasattr(_socket, "SO_REUSEPORT"):
-                sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEPORT, 1)
-            sock.bind((host, port))
-            info = _addr_info(af, sock.getsockname())
-        except OSError as exc:
-            sock.close()
-            raise system_error(_neg_errno(exc), "bind", host, port) from None
-        self._address = info or {}
-        self._sock = sock
-
-    def _bind_pipe(self, opts: Mapping[str, Any]) -> None:  # node: BoundSocket #bindPipe
-        if any(opts.get(key) is not None for key in ("host", "port", "ipv6Only", "reusePort")):
-            raise make_error(
-                "ERR_INVALID_ARG_VALUE",
-                "options",
-                dict(opts),
-                "path is mutually exclusive with host, port, ipv6Only, and reusePort",
-            )
-        path = validate_string(opts.get("path"), "options.path")
-        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-        try:
-            sock.setblocking(False)
-            sock.bind(path)
-        except (OSError, ValueError) as exc:
-            sock.close()
-            num = getattr(exc, "errno", None)
-            err = -_errno.EACCES if num == _errno.ENOENT else (-abs(num) if num else -_errno.EINVAL)
-            raise errno_exception(err, "bind") from None
-        self._sock = sock
-        self._path = path
-
-    def _check(self) -> _socket.socket:
-        if self._sock is None:
-            raise make_error("ERR_SOCKET_HANDLE_ADOPTED")
-        return self._sock
-
-    def address(self) -> dict[str, Any] | str:  # node: BoundSocket.prototype.address
-        self._check()
-        return self._path if self._path is not None else dict(self._address)
-
-    def fd(self) -> int:  # node: BoundSocket.prototype.fd
-        return self._check().fileno()
-
-    def close(self) -> None:  # node: BoundSocket.prototype.close
-        self._check()
-        self._release()
-
-    def _release(self) -> None:
-        sock = self._sock
-        if sock is None:
-            return
-        self._sock = None
-        sock.close()
-        path = self._path
-        if path is not None and not path.startswith("\0"):
-            try:  # libuv unlinks the path a pipe handle bound, when that handle closes
-                os.unlink(path)
-            except OSError:
-                pass
-
-    def __enter__(self) -> BoundSocket:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:  # node: BoundSocket.prototype[Symbol.dispose]
-        self._release()
-
-    @property
-    def isPipe(self) -> bool:  # node: BoundSocket.prototype.isPipe
-        return self._path is not None
-
-    @property
-    def bound_path(self) -> str | None:  # node: kBoundSocketPath
-        return self._path
-
-    def consume(self) -> _socket.socket:  # node: kBoundSocketConsume
-        sock = self._check()
-        self._sock = None
-        return sock
-
-    def _consume_handle(self) -> Handle:
-        sock = self.consume()
-        handle = Handle(sock.family != _socket.AF_UNIX)
-        handle.sock = sock
-        handle.family = sock.family
-        if handle.is_tcp:
-            handle._apply_options()
-        return handle
-
-
 class Socket(Duplex):  # node: Socket
     """Node's ``net.Socket``.  Options as a dict or as keyword arguments."""
 
@@ -1028,18 +890,13 @@ class Socket(Duplex):  # node: Socket
 
         handle = opts.get("handle")
         bound_not_connected = False
-        if isinstance(handle, BoundSocket):
-            # An adopted BoundSocket is bound but not connected: reading waits for connect().
-            bound_path = handle.bound_path
-            self._handle = handle._consume_handle()
-            self._bound_source = True
-            bound_not_connected = True
-            if bound_path is not None:
-                self._bound_path = bound_path
-        elif isinstance(handle, Handle):
+        if isinstance(handle, Handle):  # an accepted connection's handle
             self._handle = handle
-        elif opts.get("fd") is not None:
-            self._handle = self._handle_from_fd(opts["fd"])
+        elif _connect.truthy(handle) or opts.get("fd") is not None:
+            from ._handles import adopt_into_socket  # built on this module, so imported here
+
+            # An adopted BoundSocket is bound but not connected: reading waits for connect().
+            bound_not_connected = adopt_into_socket(self, opts)
 
         onread = opts.get("onread")
         if (
@@ -1096,30 +953,6 @@ class Socket(Duplex):  # node: Socket
             self.blockList = block_list
 
     # -- construction helpers -----------------------------------------------------------------------
-
-    def _handle_from_fd(self, fd: object) -> Handle:  # node: createHandle + handle.open(fd)
-        fd_num = validate_int32(fd, "fd", 0)
-        try:
-            sock = _socket.socket(fileno=fd_num)
-        except OSError as exc:
-            raise make_error("ERR_INVALID_FD_TYPE", "UNKNOWN") from exc
-        if sock.type != _socket.SOCK_STREAM or sock.family not in (
-            _socket.AF_INET,
-            _socket.AF_INET6,
-            _socket.AF_UNIX,
-        ):
-            sock.detach()
-            raise make_error("ERR_INVALID_FD_TYPE", "UNKNOWN")
-        handle = Handle(sock.family != _socket.AF_UNIX)
-        sock.setblocking(False)
-        handle.sock = sock
-        handle.family = sock.family
-
-        async def adopt() -> None:
-            await handle.loop.connect_accepted_socket(lambda: handle, sock=sock)
-
-        handle._connect_task = handle.loop.create_task(adopt())
-        return handle
 
     def _add_stream_abort_signal(self, signal: Any) -> None:  # node: addAbortSignalNoValidate
         def on_abort() -> None:
