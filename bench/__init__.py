@@ -1,0 +1,1 @@
+"""uvnet's benchmark suite (bench/README.md): uvnet against Node 24, raw uvloop and asyncio streams."""
