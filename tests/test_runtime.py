@@ -14,12 +14,13 @@ import json
 import os
 import subprocess
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import uvloop
+from _loops import LoopRecorder
 
 from uvnet import _runtime as rt
 from uvnet.events import EventEmitter, once
@@ -31,28 +32,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # ---------------------------------------------------------------------------------------------------
 # Fixtures: every test runs on uvloop and on asyncio's loop, and fails if the loop reported an error
-
-
-class LoopRecorder:
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self.loops: list[asyncio.AbstractEventLoop] = []
-        self.errors: list[dict[str, Any]] = []
-
-    def __call__(self) -> asyncio.AbstractEventLoop:
-        loop = uvloop.new_event_loop() if self.kind == "uvloop" else asyncio.new_event_loop()
-        loop.set_exception_handler(lambda _loop, ctx: self.errors.append(ctx))
-        self.loops.append(loop)
-        return loop
-
-
-@pytest.fixture(params=["uvloop", "asyncio"])
-def loop_factory(request: pytest.FixtureRequest) -> Iterator[LoopRecorder]:
-    recorder = LoopRecorder(request.param)
-    yield recorder
-    assert recorder.errors == [], f"the loop's exception handler fired: {recorder.errors}"
-    for loop in recorder.loops:
-        assert loop.is_closed(), "run() left its loop open"
 
 
 def run(main: Callable[..., object], factory: LoopRecorder, clock: rt.Clock | None = None) -> Any:

@@ -8,7 +8,6 @@ there, unlinked on close if ours).  Every test runs on uvloop and asyncio's loop
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import socket
@@ -18,34 +17,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import uvloop
+from _loops import LoopRecorder
 
 import uvnet as net
 from uvnet import _runtime as rt
 
 pytestmark = pytest.mark.timeout(60)
-
-
-class LoopRecorder:
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self.loops: list[asyncio.AbstractEventLoop] = []
-        self.errors: list[dict[str, Any]] = []
-
-    def __call__(self) -> asyncio.AbstractEventLoop:
-        loop = uvloop.new_event_loop() if self.kind == "uvloop" else asyncio.new_event_loop()
-        loop.set_exception_handler(lambda _loop, ctx: self.errors.append(ctx))
-        self.loops.append(loop)
-        return loop
-
-
-@pytest.fixture(params=["uvloop", "asyncio"])
-def loops(request: pytest.FixtureRequest) -> Iterator[LoopRecorder]:
-    recorder = LoopRecorder(request.param)
-    yield recorder
-    assert recorder.errors == [], f"the loop's exception handler fired: {recorder.errors}"
-    for loop in recorder.loops:
-        assert loop.is_closed(), "run() left its loop open"
 
 
 @pytest.fixture
