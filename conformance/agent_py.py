@@ -104,12 +104,13 @@ class Run:
         original = obj.emit
         run = self
 
-        def emit(event: str, *args: Any) -> bool:
-            if run.active and event not in _SILENT_EVENTS and isinstance(event, str):
+        def emit(event: object, *args: Any) -> bool:
+            if run.active and isinstance(event, str) and event not in _SILENT_EVENTS:
                 run.on_event(name, event, list(args))
             return bool(original(event, *args))
 
-        obj.emit = emit  # type: ignore[method-assign]
+        # Shadow the method on this instance only: every emit, internal or not, goes through `self.emit`.
+        setattr(obj, "emit", emit)  # noqa: B010
 
     def on_event(self, name: str, event: str, args: list[Any]) -> None:
         key = (name, event)
