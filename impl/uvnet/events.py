@@ -292,7 +292,13 @@ class EventEmitter(metaclass=_EventEmitterMeta):
             return False
         for listener in listeners:
             result = listener(*args)
-            if result is not None and isinstance(result, Coroutine):
+            # bool/None (a listener like `lambda d: sock.write(d)`) skip the ABC check's cost
+            if (
+                result is not None
+                and result is not True
+                and result is not False
+                and isinstance(result, Coroutine)
+            ):
                 self._run_async_listener(result)
         return True
 

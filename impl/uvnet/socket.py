@@ -148,8 +148,8 @@ class Handle(asyncio.Protocol):  # node: TCPWrap / PipeWrap (and LibuvStreamWrap
         self.is_tcp = is_tcp
         self.owner: Any = server  # the Socket (or, until accepted, the Server) -- Node's owner_symbol
         self._accepting_server = server
-        self.loop = asyncio.get_running_loop()
-        self.rt = _runtime.current()
+        self.rt = _runtime.current()  # raises as get_running_loop() does outside a loop
+        self.loop = self.rt.loop
         self.reading = False
         self.bytesRead = 0
         self.bytesWritten = 0
@@ -228,13 +228,33 @@ class Handle(asyncio.Protocol):  # node: TCPWrap / PipeWrap (and LibuvStreamWrap
     _fd = -1  # the connected socket's descriptor, for the try-write fast path
     _cancelled_req: Any = None
 
+    _inline_read = True  # data_received may run _on_read inline (False where a subclass overrides it)
+
     def data_received(self, data: bytes) -> None:
         if self.closed:
             return
         if not self.reading or self._pending:
             self._stash(data)
             return
-        self.rt.invoke(self._on_read, data)
+        rt = self.rt
+        if rt._depth or rt._fatal is not None or not self._inline_read:
+            rt.invoke(self._on_read, data)
+            return
+        # The per-message macrotask: rt.invoke(self._on_read, data) inlined.
+        rt._depth = 1
+        try:
+            try:
+                self.bytesRead += len(data)
+                onread = self.onread
+                if self.owner is not None and onread is not None:
+                    onread(data)
+            except Exception as exc:
+                rt.report_uncaught(exc)
+            rt._drain()
+        finally:
+            rt._depth = 0
+        if not rt._handles or rt._fatal is not None:  # a ref'd handle means alive: no exit to check
+            rt._maybe_exit()
 
     def eof_received(self) -> bool:
         if self.eof or self.closed:
@@ -751,6 +771,8 @@ class Handle(asyncio.Protocol):  # node: TCPWrap / PipeWrap (and LibuvStreamWrap
 class BufferedHandle(Handle, asyncio.BufferedProtocol):  # node: a handle with useUserBuffer
     """A handle whose reads land in the owner's ``onread`` buffer (no copy on the data path)."""
 
+    _inline_read = False
+
     user_buffer: Any = None
 
     def get_buffer(self, sizehint: int) -> Any:
@@ -987,6 +1009,7 @@ class Socket(Duplex):  # node: Socket
         self._sockname = None
         handle = self._handle
         if handle is not None:
+            self._rt = handle.rt
             handle.owner = self
             handle.onread = self._on_stream_read
             user_buf = self._user_buffer
@@ -1260,7 +1283,8 @@ class Socket(Duplex):  # node: Socket
             self.destroy(errno_exception(err, "read"))
 
     def _on_stream_read(self, data: bytes | None) -> None:  # node: onStreamRead
-        self._unrefTimer()
+        if self._timeout_timer is not None or self._parent is not None:  # else _unrefTimer is a no-op
+            self._unrefTimer()
         if data is not None:
             if self.destroyed:
                 return
@@ -1323,7 +1347,8 @@ class Socket(Duplex):  # node: Socket
         if handle is None:
             cb(make_error("ERR_SOCKET_CLOSED"))
             return
-        self._unrefTimer()
+        if self._timeout_timer is not None or self._parent is not None:  # else _unrefTimer is a no-op
+            self._unrefTimer()
         if writev:
             buf = b"".join(
                 [
@@ -1344,7 +1369,22 @@ class Socket(Duplex):  # node: Socket
             cb(errno_exception(status, "write"))  # node: afterWriteDispatched with err
 
     def _write(self, chunk: Any, encoding: str, callback: Callback) -> None:  # node: Socket.prototype._write
-        self._write_generic(False, chunk, encoding, callback)
+        handle = self._handle
+        if type(chunk) is not bytes or self.connecting or handle is None:
+            self._write_generic(False, chunk, encoding, callback)
+            return
+        # _write_generic's path for a bytes chunk on a connected socket, inlined (one frame less).
+        self._pendingData = None
+        self._pendingEncoding = ""
+        if self._timeout_timer is not None or self._parent is not None:
+            self._unrefTimer()
+        status = handle.writeBuffer(chunk, callback)
+        if status == 0:
+            callback(None)
+        elif status > 0:
+            self._last_write_queue_size = len(chunk)
+        else:
+            callback(errno_exception(status, "write"))  # node: afterWriteDispatched with err
 
     def _writev(self, chunks: WriteRequests, callback: Callback) -> None:
         # node: Socket.prototype._writev
@@ -1370,7 +1410,8 @@ class Socket(Duplex):  # node: Socket
         self.connecting = False
         s: Any = self
         while s is not None:
-            _runtime.clear_timeout(s._timeout_timer)
+            if s._timeout_timer is not None:  # clear_timeout(None) is a no-op
+                _runtime.clear_timeout(s._timeout_timer)
             s = s._parent
         handle = self._handle
         if handle is not None:

@@ -80,7 +80,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, Final, NamedTuple, Self
 
-from ._runtime import next_tick
+from ._runtime import Runtime, next_tick
 from .errors import NULL, NodeError, make_error
 from .events import EventEmitter, Listener
 
@@ -632,10 +632,12 @@ def _call_destroy(stream: Any, err: BaseException | None, cb: Callback | None) -
             r.closed = True
         if cb is not None:
             cb(err)
+        rt = stream._rt
+        tick = rt.next_tick if rt is not None else next_tick
         if err is not None:
-            next_tick(_emit_error_close_nt, stream, err)
+            tick(_emit_error_close_nt, stream, err)
         else:
-            next_tick(_emit_close_nt, stream)
+            tick(_emit_close_nt, stream)
 
     try:
         stream._destroy(err, on_destroy)
@@ -742,6 +744,9 @@ class Readable(EventEmitter):  # node: Readable
     """Node's ``stream.Readable`` (byte mode).  Subclasses implement ``_read(size)``."""
 
     _readableState: ReadableState
+    # The runtime the stream's I/O belongs to, when a subclass knows it (Socket sets its handle's):
+    # the per-chunk nextTicks then skip the running-loop lookup (a getpid() system call on 3.11).
+    _rt: Runtime | None = None
 
     def __init__(self, options: Mapping[str, Any] | None = None, /, **kwargs: Any) -> None:
         opts = _merge_options(options, kwargs)
@@ -1236,7 +1241,11 @@ def _add_chunk(
             _emit_readable(stream)
     if not state.readingMore and not state.reading and state.constructed:  # node: maybeReadMore
         state.readingMore = True
-        next_tick(_maybe_read_more_nt, stream, state)
+        rt = stream._rt
+        if rt is not None:
+            rt.next_tick(_maybe_read_more_nt, stream, state)
+        else:
+            next_tick(_maybe_read_more_nt, stream, state)
 
 
 _MAX_HWM: Final = 0x40000000
@@ -1354,7 +1363,11 @@ def _emit_readable_nt(stream: Readable) -> None:  # node: emitReadable_
 def _maybe_read_more(stream: Readable, state: ReadableState) -> None:  # node: maybeReadMore
     if not state.readingMore and not state.reading and state.constructed:
         state.readingMore = True
-        next_tick(_maybe_read_more_nt, stream, state)
+        rt = stream._rt
+        if rt is not None:
+            rt.next_tick(_maybe_read_more_nt, stream, state)
+        else:
+            next_tick(_maybe_read_more_nt, stream, state)
 
 
 def _maybe_read_more_nt(stream: Readable, state: ReadableState) -> None:  # node: maybeReadMore_
@@ -1365,7 +1378,29 @@ def _maybe_read_more_nt(stream: Readable, state: ReadableState) -> None:  # node
         and (state.length < state.highWaterMark or (state.flowing and state.length == 0))
     ):
         length = state.length
-        stream.read(0)
+        if (
+            length == 0
+            and state.highWaterMark > 0
+            and not state.destroyed
+            and state.errored is None
+            and state.constructed
+            and type(stream).read is _readable_read
+            and "read" not in stream.__dict__
+        ):
+            # The common case (a flowing socket, nothing buffered): exactly what read(0) does here
+            # (not reading, not ended), without its general body.
+            state.reading = True
+            state.sync = True
+            state.needReadable = True
+            try:
+                stream._read(state.highWaterMark)
+            except Exception as err:
+                _error_or_destroy(stream, err)
+            state.sync = False
+            if state.length <= state.highWaterMark:
+                state.needReadable = True
+        else:
+            stream.read(0)
         if length == state.length:
             break
     state.readingMore = False
@@ -1452,10 +1487,14 @@ def _end_writable_nt(stream: Any) -> None:  # node: endWritableNT
 # Writable
 
 
+_readable_read: Final = Readable.read
+
+
 class Writable(EventEmitter):  # node: Writable
     """Node's ``stream.Writable`` (byte mode).  Subclasses implement ``_write`` and/or ``_writev``."""
 
     _writableState: WritableState
+    _rt: Runtime | None = None  # as Readable._rt
     # Optional hooks, looked up like Node's `typeof stream._final === 'function'`.
     _writev: Callable[[WriteRequests, Callback], object] | None = None
     _final: Callable[[Callback], object] | None = None
@@ -1819,7 +1858,11 @@ def _onwrite(stream: Writable, er: BaseException | None = None) -> None:  # node
             info.count += 1
         elif need_tick:
             info = state.afterWriteTickInfo = _AfterWriteTickInfo(stream, state, cb)
-            next_tick(_after_write_tick_nt, info)
+            rt = stream._rt
+            if rt is not None:
+                rt.next_tick(_after_write_tick_nt, info)
+            else:
+                next_tick(_after_write_tick_nt, info)
             state.afterWritePending = True
         else:  # pragma: no cover - need_tick is true whenever cb is set
             state.pendingcb -= 1
