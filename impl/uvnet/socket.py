@@ -228,33 +228,13 @@ class Handle(asyncio.Protocol):  # node: TCPWrap / PipeWrap (and LibuvStreamWrap
     _fd = -1  # the connected socket's descriptor, for the try-write fast path
     _cancelled_req: Any = None
 
-    _inline_read = True  # data_received may run _on_read inline (False where a subclass overrides it)
-
     def data_received(self, data: bytes) -> None:
         if self.closed:
             return
         if not self.reading or self._pending:
             self._stash(data)
             return
-        rt = self.rt
-        if rt._depth or rt._fatal is not None or not self._inline_read:
-            rt.invoke(self._on_read, data)
-            return
-        # The per-message macrotask: rt.invoke(self._on_read, data) inlined.
-        rt._depth = 1
-        try:
-            try:
-                self.bytesRead += len(data)
-                onread = self.onread
-                if self.owner is not None and onread is not None:
-                    onread(data)
-            except Exception as exc:
-                rt.report_uncaught(exc)
-            rt._drain()
-        finally:
-            rt._depth = 0
-        if not rt._handles or rt._fatal is not None:  # a ref'd handle means alive: no exit to check
-            rt._maybe_exit()
+        self.rt.invoke(self._on_read, data)
 
     def eof_received(self) -> bool:
         if self.eof or self.closed:
@@ -770,8 +750,6 @@ class Handle(asyncio.Protocol):  # node: TCPWrap / PipeWrap (and LibuvStreamWrap
 
 class BufferedHandle(Handle, asyncio.BufferedProtocol):  # node: a handle with useUserBuffer
     """A handle whose reads land in the owner's ``onread`` buffer (no copy on the data path)."""
-
-    _inline_read = False
 
     user_buffer: Any = None
 
