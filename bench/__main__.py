@@ -44,7 +44,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         cfg.warmup = args.warmup
     cfg.reps = max(args.reps, 1)
     if args.impls:
-        cfg.impls = _csv(args.impls, suite.IMPLS + suite.EXTRA_IMPLS, "implementation")
+        cfg.impls = _csv(args.impls, suite.IMPLS, "implementation")
     if args.workloads:
         cfg.workloads = _csv(args.workloads, wl_names, "workload")
     if args.transports:
@@ -91,20 +91,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_micro(args: argparse.Namespace) -> int:
-    """bench/microbench.py for a raw Protocol, uvnet, and uvnet with the prototype's two levels."""
+    """bench/microbench.py for a raw Protocol and uvnet."""
     import json
     import subprocess
 
     rows = []
-    for label, extra in (("raw uvloop Protocol", ["--impl", "protocol"]), ("uvnet", ["--impl", "uvnet"]),
-                         ("uvnet + prototype level 1", ["--impl", "uvnet", "--hotpath", "1"]),
-                         ("uvnet + prototype level 2", ["--impl", "uvnet", "--hotpath", "2"])):
+    for label, extra in (("raw uvloop Protocol", ["--impl", "protocol"]), ("uvnet", ["--impl", "uvnet"])):
         vals = []
         for _ in range(args.reps):
             out = subprocess.run([sys.executable, "bench/microbench.py", *extra, "-n", str(args.n)],
                                  capture_output=True, text=True, timeout=120, check=True,
-                                 cwd=RESULTS.parent.parent,
-                                 env={**__import__("os").environ, "BENCH_HOTPATH": ""})
+                                 cwd=RESULTS.parent.parent)
             vals.append(json.loads(out.stdout.strip().splitlines()[-1])["us_per_msg"])
         rows.append((label, min(vals)))
     print("| implementation | user-space µs per 1 KiB data event + echo write (best of runs) |")
@@ -137,8 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--reps", type=int, default=3, help="alternating runs per implementation (default 3)")
     r.add_argument("--duration", type=float, help="measured seconds per run (default 2, quick 0.5)")
     r.add_argument("--warmup", type=float, help="warm-up seconds per run (default 0.5, quick 0.2)")
-    r.add_argument("--impls", help=f"subset of {','.join(suite.IMPLS)} (default: all), plus uvnet-hp: uvnet "
-                   "with the hot-path prototype (bench/hotpath_experiment.py)")
+    r.add_argument("--impls", help=f"subset of {','.join(suite.IMPLS)} (default: all)")
     r.add_argument("--workloads", help=f"subset of {','.join(w.name for w in suite.WORKLOADS)}")
     r.add_argument("--transports", help=f"subset of {','.join(suite.TRANSPORTS)}")
     r.add_argument("--side", choices=["server", "client", "both"], default="both")

@@ -114,11 +114,6 @@ def _split(spec: str) -> tuple[str, int]:
 def run_uvnet(args: argparse.Namespace) -> None:
     import uvnet as net
 
-    if os.environ.get("BENCH_HOTPATH"):
-        import hotpath_experiment  # bench/hotpath_experiment.py: the proposed hot-path changes, prototyped
-
-        sys.stderr.write(f"hot-path prototype: {', '.join(hotpath_experiment.apply())}\n")
-
     st = Stats(args)
     size = args.s
     msg = b"x" * size

@@ -50,11 +50,6 @@ def _set_nodelay(transport: Any, on: bool) -> None:
 def run_uvnet(args: argparse.Namespace) -> None:
     import uvnet as net
 
-    if os.environ.get("BENCH_HOTPATH"):
-        import hotpath_experiment  # bench/hotpath_experiment.py: the proposed hot-path changes, prototyped
-
-        sys.stderr.write(f"hot-path prototype: {', '.join(hotpath_experiment.apply())}\n")
-
     def main() -> None:
         def on_connection(sock: Any) -> None:
             sock.on("data", lambda data: sock.write(data))

@@ -8,7 +8,7 @@ Node-style echo server runs per message (push, ``'data'``, write, the write call
 nextTick queue, the exit check).  The same loop against a raw ``asyncio.Protocol`` gives the floor.
 Best of several repetitions (noise only adds).
 
-    python bench/microbench.py [--hotpath] [-n 20000] [-r 7]
+    python bench/microbench.py [--impl uvnet|protocol] [-n 20000] [-r 7]
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import time
 from typing import Any
@@ -146,18 +145,12 @@ def bench_protocol(n: int, reps: int) -> dict[str, Any]:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--hotpath", type=int, default=0, help="apply bench/hotpath_experiment.py (level 1 or 2)")
     p.add_argument("-n", type=int, default=20000)
     p.add_argument("-r", type=int, default=7)
     p.add_argument("--impl", choices=["uvnet", "protocol"], default="uvnet")
     args = p.parse_args()
-    level = args.hotpath or int(os.environ.get("BENCH_HOTPATH") or 0)
-    if level:
-        import hotpath_experiment
-
-        hotpath_experiment.apply(level)
     res = bench_uvnet(args.n, args.r) if args.impl == "uvnet" else bench_protocol(args.n, args.r)
-    res.update(impl=args.impl, hotpath=level, n=args.n)
+    res.update(impl=args.impl, n=args.n)
     sys.stdout.write(json.dumps(res) + "\n")
 
 

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .suite import EXTRA_IMPLS, IMPL_LABEL, IMPLS, WORKLOADS, Run, median
+from .suite import IMPL_LABEL, IMPLS, WORKLOADS, Run, median
 
 BENCH = Path(__file__).resolve().parent
 README = BENCH / "README.md"
@@ -92,14 +92,12 @@ def ratios(agg: dict[tuple[str, str, str, str], dict[str, Any]]) -> list[dict[st
     keys = sorted({k[:3] for k in agg}, key=_order)
     for side, workload, transport in keys:
         vals = {impl: (agg.get((side, workload, transport, impl)) or {}).get("value")
-                for impl in IMPLS + EXTRA_IMPLS}
+                for impl in IMPLS}
         row: dict[str, Any] = {"side": side, "workload": workload, "transport": transport, "median": vals}
         row["uvnet/node"] = _ratio(vals["uvnet"], vals["node"])
         row["uvnet/uvloop"] = _ratio(vals["uvnet"], vals["uvloop"])
         row["uvloop/node"] = _ratio(vals["uvloop"], vals["node"])
         row["streams/node"] = _ratio(vals["streams"], vals["node"])
-        row["uvnet-hp/node"] = _ratio(vals["uvnet-hp"], vals["node"])
-        row["uvnet-hp/uvloop"] = _ratio(vals["uvnet-hp"], vals["uvloop"])
         if workload == "idle-rss":
             r = row["uvnet/node"]
             row["met"] = {"memory<=1.5x node": None if r is None else r <= TARGET_MEMORY}
@@ -153,8 +151,7 @@ def markdown(doc: dict[str, Any]) -> str:
     rows = doc["rows"]
     m = doc["machine"]
     cfg = doc["config"]
-    impls = list(IMPLS) + [i for i in EXTRA_IMPLS if any(k[3] == i for k in agg)]
-    extra = [i for i in impls if i in EXTRA_IMPLS]
+    impls = list(IMPLS)
     out = []
     out.append(
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Linux {m['kernel']}; Python "
@@ -173,9 +170,8 @@ def markdown(doc: dict[str, Any]) -> str:
                else "client under test; C echo server (loadgen serve) as the server")
         out.append(f"\n#### {side.title()} side ({who})\n")
         out.append("| workload | transport | unit | " + " | ".join(IMPL_LABEL[i] for i in impls)
-                   + " | uvnet/Node | uvnet/uvloop | uvloop/Node | streams/Node |"
-                   + "".join(f" {IMPL_LABEL[i]}/Node | {IMPL_LABEL[i]}/uvloop |" for i in extra))
-        out.append("|---|---|---|" + "---:|" * (len(impls) + 4 + 2 * len(extra)))
+                   + " | uvnet/Node | uvnet/uvloop | uvloop/Node | streams/Node |")
+        out.append("|---|---|---|" + "---:|" * (len(impls) + 4))
         for r in srows:
             met = r["met"]
             out.append(
@@ -185,8 +181,6 @@ def markdown(doc: dict[str, Any]) -> str:
                 + f" | {_fr(r['uvnet/node'], met.get('>=1.0x node'))} | "
                 f"{_fr(r['uvnet/uvloop'], met.get('>=0.8x uvloop'))} | {_fr(r['uvloop/node'], None)} | "
                 f"{_fr(r['streams/node'], None)} |"
-                + "".join(f" {_fr(r.get(i + '/node'), None)} | {_fr(r.get(i + '/uvloop'), None)} |"
-                          for i in extra)
             )
         # latency and CPU
         out.append(f"\n{side.title()} side: latency p50 / p99 (µs) and CPU of the process under test per "

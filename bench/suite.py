@@ -31,18 +31,7 @@ from ._procs import (
 )
 
 IMPLS = ("node", "uvloop", "streams", "uvnet")
-# Optional: uvnet with the hot-path prototype of bench/hotpath_experiment.py applied (BENCH_HOTPATH=2)
-EXTRA_IMPLS = ("uvnet-hp",)
-IMPL_LABEL = {"node": "Node 24", "uvloop": "uvloop Protocol", "streams": "asyncio streams", "uvnet": "uvnet",
-              "uvnet-hp": "uvnet + prototype"}
-
-
-def impl_env(impl: str) -> dict[str, str]:
-    return {"BENCH_HOTPATH": "2"} if impl == "uvnet-hp" else {}
-
-
-def _py_impl(impl: str) -> str:
-    return "uvnet" if impl == "uvnet-hp" else impl
+IMPL_LABEL = {"node": "Node 24", "uvloop": "uvloop Protocol", "streams": "asyncio streams", "uvnet": "uvnet"}
 SERVER_CORE = 0
 LOAD_CORE = 1
 
@@ -125,14 +114,14 @@ def server_cmd(cfg: Config, impl: str, listen: list[str], nodelay: bool) -> list
     extra = ["--nodelay"] if nodelay else []
     if impl == "node":
         return [cfg.node, "bench/echo_server.mjs", *listen, *extra]
-    return [cfg.python, "bench/echo_server.py", _py_impl(impl), *listen, *extra]
+    return [cfg.python, "bench/echo_server.py", impl, *listen, *extra]
 
 
 def client_cmd(cfg: Config, impl: str, mode: str, target: list[str], nodelay: bool) -> list[str]:
     extra = ["--nodelay"] if nodelay else []
     if impl == "node":
         return [cfg.node, "bench/echo_client.mjs", mode, *target, *extra]
-    return [cfg.python, "bench/echo_client.py", _py_impl(impl), mode, *target, *extra]
+    return [cfg.python, "bench/echo_client.py", impl, mode, *target, *extra]
 
 
 def _listen_args(procs: Procs, family: str, stem: str) -> list[str]:
@@ -213,8 +202,7 @@ def run_server(cfg: Config, procs: Procs, wl: Workload, transport: str, impl: st
     if wl.mode == "connrate" and family == "tcp":
         wait_for_conntrack(cfg, CONNRATE_MAX + 1000)
     listen = _listen_args(procs, family, impl)
-    srv = procs.start(_core(cfg, SERVER_CORE) + server_cmd(cfg, impl, listen, nodelay), f"server-{impl}",
-                      env=impl_env(impl))
+    srv = procs.start(_core(cfg, SERVER_CORE) + server_cmd(cfg, impl, listen, nodelay), f"server-{impl}")
     try:
         info = srv.read_json_line(30)
         target = _target(listen, info)
@@ -264,7 +252,7 @@ def run_client(cfg: Config, procs: Procs, wl: Workload, transport: str, impl: st
         res = procs.run(
             _core(cfg, SERVER_CORE) + client_cmd(cfg, impl, wl.mode, target, nodelay)
             + _load_args(cfg, wl, "client"),
-            f"client-{impl}-{wl.name}", timeout=cfg.duration + cfg.warmup + 60, env=impl_env(impl),
+            f"client-{impl}-{wl.name}", timeout=cfg.duration + cfg.warmup + 60,
         )
         wall = time.monotonic() - t0
         busy1, _ = system_busy()
@@ -302,8 +290,7 @@ def idle_server(cfg: Config, procs: Procs, family: str, impl: str, rep: int) -> 
     if family == "tcp":
         wait_for_conntrack(cfg, cfg.idle_conns + 1000)
     listen = _listen_args(procs, family, impl)
-    srv = procs.start(_core(cfg, SERVER_CORE) + server_cmd(cfg, impl, listen, False), f"server-{impl}",
-                      env=impl_env(impl))
+    srv = procs.start(_core(cfg, SERVER_CORE) + server_cmd(cfg, impl, listen, False), f"server-{impl}")
     hold = None
     try:
         target = _target(listen, srv.read_json_line(30))
@@ -334,7 +321,7 @@ def idle_server(cfg: Config, procs: Procs, family: str, impl: str, rep: int) -> 
 
 def _client_hold_rss(cfg: Config, procs: Procs, impl: str, target: list[str], n: int) -> tuple[int, float]:
     cmd = _core(cfg, SERVER_CORE) + client_cmd(cfg, impl, "hold", target, False) + ["-c", str(n), "-d", "300"]
-    cli = procs.start(cmd, f"client-{impl}-hold", env=impl_env(impl))
+    cli = procs.start(cmd, f"client-{impl}-hold")
     try:
         t0 = time.monotonic()
         ready = cli.read_json_line(240)
