@@ -1109,6 +1109,8 @@ class Runtime:
         )
 
     def _maybe_exit(self) -> None:
+        if self._handles and self._fatal is None:  # alive(): the common case, without the call
+            return
         waiter = self._exit_waiter
         if waiter is not None and not waiter.done() and (self._fatal is not None or not self.alive()):
             waiter.set_result(None)

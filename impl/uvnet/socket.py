@@ -63,7 +63,7 @@ from .errors import (
     validate_int32,
     validate_number,
 )
-from .stream import Duplex, WriteRequests, buffer_from_string
+from .stream import Duplex, WriteRequests, _maybe_read_more_nt, buffer_from_string
 
 if TYPE_CHECKING:
     from .promises import ReadableIterator
@@ -234,7 +234,15 @@ class Handle(asyncio.Protocol):  # node: TCPWrap / PipeWrap (and LibuvStreamWrap
         if not self.reading or self._pending:
             self._stash(data)
             return
-        self.rt.invoke(self._on_read, data)
+        sock = self._flowing_owner
+        if sock is not None:
+            self.rt.invoke(_read_flowing, self, sock, data)
+        else:
+            self.rt.invoke(self._on_read, data)
+
+    # The owning Socket while its reads go the plain onStreamRead way (no onread buffer): data_received
+    # then takes the fused path of _read_flowing.
+    _flowing_owner: Any = None
 
     def eof_received(self) -> bool:
         if self.eof or self.closed:
@@ -475,6 +483,7 @@ class Handle(asyncio.Protocol):  # node: TCPWrap / PipeWrap (and LibuvStreamWrap
         """Loop shutdown: drop the connection now, no callbacks (the process is exiting)."""
         self.closed = True
         self.onread = None
+        self._flowing_owner = None
         self.owner = None
         self._write_cb = None
         self._close_cb = None
@@ -990,6 +999,8 @@ class Socket(Duplex):  # node: Socket
             self._rt = handle.rt
             handle.owner = self
             handle.onread = self._on_stream_read
+            if type(handle) is Handle:
+                handle._flowing_owner = self
             user_buf = self._user_buffer
             if user_buf is not None:
                 gen = self._user_buffer_gen
@@ -1346,6 +1357,64 @@ class Socket(Duplex):  # node: Socket
         else:
             cb(errno_exception(status, "write"))  # node: afterWriteDispatched with err
 
+    def write(
+        self,
+        chunk: Any = None,
+        encoding: str | Callback | None = None,
+        callback: Callback | None = None,
+    ) -> bool:  # node: Writable.prototype.write
+        # The socket's hot path: a bytes chunk, no callback, nothing in flight, on a connected socket.
+        # Writable.write -> writeOrBuffer -> Socket._write -> handle.writeBuffer -> onwrite, fused; when
+        # the kernel takes the chunk at once (status 0) the stream's state ends where it began.  Keep in
+        # step with Writable.write, Socket._write and stream._onwrite.
+        state = self._writableState
+        if (
+            type(chunk) is bytes
+            and encoding is None
+            and callback is None
+            and chunk
+            and not state.writing
+            and not state.corked
+            and not state.ending
+            and not state.destroyed
+            and state.errored is None
+            and not state.buffered
+            and not self.connecting
+            and self._timeout_timer is None
+            and self._parent is None
+            and type(self)._write is _SOCKET_WRITE
+            and "_write" not in self.__dict__
+        ):
+            handle = self._handle
+            if handle is not None:
+                n = len(chunk)
+                self._pendingData = None
+                self._pendingEncoding = ""
+                state.pendingcb += 1
+                state.length += n
+                state.writelen = n
+                state.writecb = None
+                state.writing = True
+                state.sync = True
+                status = handle.writeBuffer(chunk, state.onwrite)
+                if status == 0:  # node: onwrite, synchronous and without a callback: nothing to tick
+                    state.writing = False
+                    state.length -= n
+                    state.pendingcb -= 1
+                    state.sync = False
+                    return True
+                if status > 0:
+                    self._last_write_queue_size = n
+                else:
+                    state.onwrite(errno_exception(status, "write"))
+                state.sync = False
+                total = state.length
+                if total < state.highWaterMark or total == 0:
+                    return not state.destroyed and state.errored is None
+                state.needDrain = True
+                return False
+        return super().write(chunk, encoding, callback)
+
     def _write(self, chunk: Any, encoding: str, callback: Callback) -> None:  # node: Socket.prototype._write
         handle = self._handle
         if type(chunk) is not bytes or self.connecting or handle is None:
@@ -1407,6 +1476,7 @@ class Socket(Duplex):  # node: Socket
                 self._close_socket_handle(is_exception)
             if not self._closeAfterHandlingError:
                 handle.onread = None
+                handle._flowing_owner = None
                 self._handle = None
                 self._sockname = None
             cb(exception)
@@ -1428,6 +1498,7 @@ class Socket(Duplex):  # node: Socket
             self.emit("close", is_exception)
             if cleanup_pending:
                 handle.onread = None
+                handle._flowing_owner = None
                 self._handle = None
                 self._sockname = None
 
@@ -1617,6 +1688,50 @@ def _byte_length(chunk: Any, encoding: str) -> int:  # node: Buffer.byteLength
     if isinstance(chunk, (bytes, bytearray, memoryview)):
         return len(chunk)
     return len(buffer_from_string(chunk, encoding or "utf8"))
+
+
+_SOCKET_WRITE = Socket._write
+
+
+def _read_flowing(handle: Handle, sock: Socket, data: bytes) -> None:
+    """One read of a plain socket: Handle._on_read -> Socket._on_stream_read -> push -> addChunk, fused.
+
+    node: onStreamRead -> readableAddChunkPushByteMode -> addChunk.  The common case of a flowing
+    socket with nothing buffered ('data' emitted at once, then maybeReadMore queued) runs here in one
+    frame; anything else goes the general way.  Keep in step with Socket._on_stream_read,
+    Readable.push and stream._add_chunk."""
+    handle.bytesRead += len(data)
+    state = sock._readableState
+    if (
+        not data
+        or not state.flowing
+        or not state.dataListening
+        or state.sync
+        or state.length
+        or state.ended
+        or state.destroyed
+        or state.errored is not None
+        or state.decoder is not None
+        or sock._timeout_timer is not None
+        or sock._parent is not None
+    ):
+        sock._on_stream_read(data)
+        return
+    state.reading = False
+    if state.multiAwaitDrain:
+        state.awaitDrainWriters.clear()
+    else:
+        state.awaitDrainWriters = None
+    state.dataEmitted = True
+    sock.emit("data", data)
+    if not state.readingMore and not state.reading and state.constructed:  # node: maybeReadMore
+        state.readingMore = True
+        rt = handle.rt  # inside its invoke(): queue the tick as next_tick would, without the call
+        if rt._fatal is None:
+            rt._ticks.append((_maybe_read_more_nt, (sock, state)))
+    if state.ended or (state.length >= state.highWaterMark and state.length):  # push returned false
+        handle.reading = False
+        handle.readStop()
 
 
 def _emit_close_nt(self: Socket) -> None:  # node: emitCloseNT
