@@ -139,6 +139,9 @@ class _OnceWrapper:
         return f"<once wrapper of {self.listener!r}>"
 
 
+_NO_WARNINGS: Final[set[object]] = set()  # EventEmitter._eventsWarned until a first warning (never added to)
+
+
 class _EventEmitterMeta(type):
     """Gives the class Node's validated static ``EventEmitter.defaultMaxListeners``."""
 
@@ -157,6 +160,9 @@ class EventEmitter(metaclass=_EventEmitterMeta):
     """Node's ``EventEmitter``.  Subclasses must call ``super().__init__()``."""
 
     errorMonitor: Final = errorMonitor
+    # Class defaults until set (most emitters never change them): fewer keys per instance __dict__.
+    _maxListeners: float | None = None
+    _eventsWarned: set[object] = _NO_WARNINGS  # shared and empty: only _warn_max_listeners adds, to its own
 
     def __init__(
         self, opts: Mapping[str, Any] | None = None, *, captureRejections: bool = False
@@ -164,8 +170,6 @@ class EventEmitter(metaclass=_EventEmitterMeta):
         if opts is not None and opts.get("captureRejections"):
             captureRejections = True
         self._events: dict[object, tuple[Listener, ...]] = {}
-        self._maxListeners: float | None = None
-        self._eventsWarned: set[object] = set()
         self._captureRejections = captureRejections
 
     # -- adding ----------------------------------------------------------------------------------------
@@ -190,7 +194,10 @@ class EventEmitter(metaclass=_EventEmitterMeta):
     def _warn_max_listeners(
         self, name: object, count: int, limit: float
     ) -> None:  # node: warnMaxListenersExceeded
-        self._eventsWarned.add(name)
+        warned = self._eventsWarned
+        if warned is _NO_WARNINGS:
+            warned = self._eventsWarned = set()
+        warned.add(name)
         limit_text = js_number_to_string(limit)
         message = (
             f"Possible EventEmitter memory leak detected. {count} {name} listeners added to "

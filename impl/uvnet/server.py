@@ -127,8 +127,10 @@ class ServerHandle:  # node: TCPWrap / PipeWrap in server mode
         loop = asyncio.get_running_loop()
         is_tcp = self.is_tcp
 
+        rt = self.rt
+
         def factory() -> Handle:
-            return Handle(is_tcp, server=self.owner)
+            return Handle(is_tcp, server=self.owner, rt=rt)
 
         if is_tcp:
             coro = loop.create_server(factory, sock=sock, backlog=backlog)

@@ -144,39 +144,54 @@ def _addr_info(family: int, addr: Any) -> dict[str, Any] | None:
 class Handle(asyncio.Protocol):  # node: TCPWrap / PipeWrap (and LibuvStreamWrap)
     """A connection handle: Node's handle API on top of one asyncio transport."""
 
-    def __init__(self, is_tcp: bool = True, *, server: Any = None) -> None:
+    def __init__(
+        self, is_tcp: bool = True, *, server: Any = None, rt: _runtime.Runtime | None = None
+    ) -> None:
         self.is_tcp = is_tcp
         self.owner: Any = server  # the Socket (or, until accepted, the Server) -- Node's owner_symbol
         self._accepting_server = server
-        self.rt = _runtime.current()  # raises as get_running_loop() does outside a loop
+        # the server's runtime for an accepted connection; else the running loop's (raises as
+        # get_running_loop() does outside a loop)
+        self.rt = rt if rt is not None else _runtime.current()
         self.loop = self.rt.loop
+        # What arrived while not reading: data, None (EOF), an exception (a read error).
+        self._pending: list[bytes | BaseException | None] = []
+        # Every connection sets these: assigned here, in one order, so that the instance __dict__
+        # stays a compact key-sharing dict (CPython sizes it from the keys its class knows at creation;
+        # a key first added later can turn it into a ~1.2 KiB hash table).  Rarely changed state
+        # stays on the class below.
         self.reading = False
         self.bytesRead = 0
         self.bytesWritten = 0
         self.sock: _socket.socket | None = None  # before a transport exists (bind/connect)
         self.transport: asyncio.Transport | None = None
         self.family = 0
+        self._fd = -1  # the connected socket's descriptor, for the try-write fast path
         self.closed = False  # close() was called
         self.lost = False  # the transport reported connection_lost
         self.lost_exc: BaseException | None = None
         self.eof = False
         self.write_paused = False
-        self._write_cb: Callback | None = None
-        self._close_cb: Callback | None = None
-        # What arrived while not reading: data, None (EOF), an exception (a read error).
-        self._pending: list[bytes | BaseException | None] = []
-        self._flush_scheduled = False
-        self._connect_req: Any = None
-        self._connect_task: asyncio.Task[None] | None = None
-        self._nodelay = False
-        self._keepalive: tuple[bool, int, int | None, int | None] | None = None
-        self._tos: int | None = None
-        # Keep-alive as libuv counts it: a handle keeps the loop alive while it is ref'd and active
-        # (reading, writing, shutting down) or closing; a paused idle socket does not.
-        self.refed = True
         self._counted = False
-        self._shutdown_pending = False
+        self._connect_task: asyncio.Task[None] | None = None
+        self._in_connection_made = False
+        self.onread: Callable[[bytes | None], None] | None = None
+        # The owning Socket while its reads go the plain onStreamRead way (no onread buffer):
+        # data_received then takes the fused path of _read_flowing.
+        self._flowing_owner: Any = None
         track_handle(self.rt, self)
+
+    _write_cb: Callback | None = None
+    _close_cb: Callback | None = None
+    _flush_scheduled = False
+    _connect_req: Any = None
+    _nodelay = False
+    _keepalive: tuple[bool, int, int | None, int | None] | None = None
+    _tos: int | None = None
+    # Keep-alive as libuv counts it: a handle keeps the loop alive while it is ref'd and active
+    # (reading, writing, shutting down) or closing; a paused idle socket does not.
+    refed = True
+    _shutdown_pending = False
 
     # -- asyncio protocol ---------------------------------------------------------------------------
 
@@ -218,14 +233,11 @@ class Handle(asyncio.Protocol):  # node: TCPWrap / PipeWrap (and LibuvStreamWrap
         finally:
             self._in_connection_made = False
 
-    _in_connection_made = False
-
     def _pause_if_not_reading(self) -> None:
         tr = self.transport
         if not self.reading and tr is not None and not self.closed and not tr.is_closing():
             tr.pause_reading()
 
-    _fd = -1  # the connected socket's descriptor, for the try-write fast path
     _cancelled_req: Any = None
 
     def data_received(self, data: bytes) -> None:
@@ -239,10 +251,6 @@ class Handle(asyncio.Protocol):  # node: TCPWrap / PipeWrap (and LibuvStreamWrap
             self.rt.invoke(_read_flowing, self, sock, data)
         else:
             self.rt.invoke(self._on_read, data)
-
-    # The owning Socket while its reads go the plain onStreamRead way (no onread buffer): data_received
-    # then takes the fused path of _read_flowing.
-    _flowing_owner: Any = None
 
     def eof_received(self) -> bool:
         if self.eof or self.closed:
@@ -351,8 +359,6 @@ class Handle(asyncio.Protocol):  # node: TCPWrap / PipeWrap (and LibuvStreamWrap
         owner = self.owner
         if owner is not None and self.onread is not None:
             owner._on_read_error(status)
-
-    onread: Callable[[bytes | None], None] | None = None
 
     # -- writing ------------------------------------------------------------------------------------
 
@@ -847,6 +853,18 @@ class Socket(Duplex):  # node: Socket
     resetAndClosing = False
     _aborted = False
     _peername: dict[str, Any] | None = None
+    # Defaults that most sockets never change live on the class: an instance's __dict__ then holds
+    # few enough keys to stay a compact key-sharing dict (CPython shares at most 30 keys per class; one
+    # more and every socket pays ~1.2 KiB for a full hash table: tests/test_memory.py watches this).
+    _host: str | None = None
+    _hadError = False
+    _user_buffer: Any = None
+    _user_buffer_cb: Callable[..., object] | None = None
+    _user_buffer_gen: Callable[[], object] | None = None
+    _closeAfterHandlingError = False
+    _set_keep_alive_interval: int | None = None
+    _set_keep_alive_count: int | None = None
+    _set_tos: int | None = None
 
     def __init__(self, options: Mapping[str, Any] | int | None = None, /, **kwargs: Any) -> None:
         if isinstance(options, Mapping):
@@ -868,18 +886,16 @@ class Socket(Duplex):  # node: Socket
             if opts["keepAliveInitialDelay"] < 0:
                 opts["keepAliveInitialDelay"] = 0
 
-        self.connecting = False
-        self._hadError = False
         self._handle: Handle | None = None
-        self._parent: Any = None
-        self._host: str | None = None
         self._last_write_queue_size = 0
+        # read on every message: instance values are the fastest attribute loads
+        self.connecting = False
+        self._parent: Any = None
         self._timeout_timer: _runtime.Timeout | None = None
-        self._user_buffer: Any = None
-        self._user_buffer_cb: Callable[..., object] | None = None
-        self._user_buffer_gen: Callable[[], object] | None = None
-        self._closeAfterHandlingError = False
+        self._pendingData: Any = None
+        self._pendingEncoding = ""
         self._sockname: dict[str, Any] | None = None
+        self._rt: _runtime.Runtime | None = None
 
         signal = opts.pop("signal", None)
         opts["allowHalfOpen"] = bool(opts.get("allowHalfOpen")) and opts.get("allowHalfOpen") is not NULL
@@ -929,18 +945,13 @@ class Socket(Duplex):  # node: Socket
         self._set_keep_alive = bool(opts.get("keepAlive")) and opts.get("keepAlive") is not NULL
         kaid = opts.get("keepAliveInitialDelay")
         self._set_keep_alive_initial_delay = int(kaid / 1000) if isinstance(kaid, (int, float)) else 0
-        self._set_keep_alive_interval: int | None = None
-        self._set_keep_alive_count: int | None = None
         tos = opts.get("typeOfService")
         if tos is not None:
             validate_int32(tos, "options.typeOfService", 0, 255)
-        self._set_tos: int | None = tos
+            self._set_tos = tos
 
         self.on("end", self._on_readable_stream_end)
         self._init_socket_handle()
-
-        self._pendingData: Any = None
-        self._pendingEncoding = ""
 
         if self._handle is not None and opts.get("readable") is not False and not bound_not_connected:
             if opts.get("pauseOnCreate"):
@@ -1382,14 +1393,16 @@ class Socket(Duplex):  # node: Socket
             and not self.connecting
             and self._timeout_timer is None
             and self._parent is None
-            and type(self)._write is _SOCKET_WRITE
-            and "_write" not in self.__dict__
+            # neither a subclass's nor an instance's own _write (asking __dict__ instead would make
+            # CPython 3.11 build the instance dict and slow every later attribute access)
+            and getattr(self._write, "__func__", None) is _SOCKET_WRITE
         ):
             handle = self._handle
             if handle is not None:
                 n = len(chunk)
-                self._pendingData = None
-                self._pendingEncoding = ""
+                if self._pendingData is not None:
+                    self._pendingData = None
+                    self._pendingEncoding = ""
                 state.pendingcb += 1
                 state.length += n
                 state.writelen = n
@@ -1421,8 +1434,9 @@ class Socket(Duplex):  # node: Socket
             self._write_generic(False, chunk, encoding, callback)
             return
         # _write_generic's path for a bytes chunk on a connected socket, inlined (one frame less).
-        self._pendingData = None
-        self._pendingEncoding = ""
+        if self._pendingData is not None:
+            self._pendingData = None
+            self._pendingEncoding = ""
         if self._timeout_timer is not None or self._parent is not None:
             self._unrefTimer()
         status = handle.writeBuffer(chunk, callback)
@@ -1482,7 +1496,7 @@ class Socket(Duplex):  # node: Socket
             cb(exception)
         else:
             cb(exception)
-            _runtime.next_tick(_emit_close_nt, self)
+            (self._rt or _runtime.current()).next_tick(_emit_close_nt, self)
         server = self._server
         if server is not None:
             server._connections -= 1
@@ -1521,7 +1535,10 @@ class Socket(Duplex):  # node: Socket
             return self
         if options.get("port") is None and _nullish(options.get("path")):
             raise make_error("ERR_MISSING_ARGS", ["options", "port", "path"])
-        self.__dict__.pop("write", None)  # node: this.write = Socket.prototype.write
+        try:  # node: this.write = Socket.prototype.write (drop writeAfterFIN's instance override)
+            del self.write
+        except AttributeError:
+            pass
         if self.destroyed:
             self._handle = None
             self._peername = None

@@ -78,7 +78,7 @@ import re
 from collections import deque
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any, Final, NamedTuple, Self
+from typing import Any, Final, NamedTuple, Self, cast
 
 from ._runtime import Runtime, next_tick
 from .errors import NULL, NodeError, make_error
@@ -371,6 +371,18 @@ def _default_encoding(options: Mapping[str, Any]) -> str:
 # State objects: every flag in one place, with Node's names
 
 
+# ReadableState.buffer until a chunk is buffered: an empty deque costs ~0.7 KiB per stream and most
+# sockets never buffer.  A tuple, so an append that misses _chunks() fails loudly instead of sharing.
+_NO_CHUNKS: Final = cast("deque[Chunk]", ())
+
+
+def _chunks(state: ReadableState) -> deque[Chunk]:
+    buf = state.buffer
+    if buf is _NO_CHUNKS:
+        buf = state.buffer = deque()
+    return buf
+
+
 class ReadableState:  # node: ReadableState
     __slots__ = (
         "autoDestroy",
@@ -411,7 +423,7 @@ class ReadableState:  # node: ReadableState
     def __init__(self, options: Mapping[str, Any], is_duplex: bool) -> None:  # node: ReadableState
         self.objectMode: bool = False
         self.highWaterMark: int = _get_hwm(options, "readableHighWaterMark", is_duplex)
-        self.buffer: deque[Chunk] = deque()
+        self.buffer: deque[Chunk] = _NO_CHUNKS  # a deque from the first buffered chunk on (_chunks)
         self.length = 0  # bytes, or JS string length once decoding
         self.pipes: list[Any] = []
         self.flowing: bool | None = None
@@ -673,6 +685,16 @@ def _emit_error_nt(stream: Any, err: BaseException) -> None:  # node: emitErrorN
     stream.emit("error", err)
 
 
+def _tick(stream: Any, fn: Callable[..., object], *args: object) -> None:
+    """process.nextTick through the stream's runtime when it knows it (no running-loop lookup, which
+    costs a getpid() system call)."""
+    rt = stream._rt
+    if rt is not None:
+        rt.next_tick(fn, *args)
+    else:
+        next_tick(fn, *args)
+
+
 def _error_or_destroy(stream: Any, err: BaseException, sync: bool = False) -> None:  # node: errorOrDestroy
     r = _r_state(stream)
     w = _w_state(stream)
@@ -686,7 +708,7 @@ def _error_or_destroy(stream: Any, err: BaseException, sync: bool = False) -> No
         if r is not None and r.errored is None:
             r.errored = err
         if sync:
-            next_tick(_emit_error_nt, stream, err)
+            _tick(stream, _emit_error_nt, stream, err)
         else:
             _emit_error_nt(stream, err)
 
@@ -926,9 +948,10 @@ class Readable(EventEmitter):  # node: Readable
         content = "".join([decoder.write(data) for data in state.buffer])
         if state.ended:
             content += decoder.end()
-        state.buffer.clear()
+        if state.buffer:
+            state.buffer.clear()
         if content:
-            state.buffer.append(content)
+            _chunks(state).append(content)
         state.length = _js_len(content)
         return self
 
@@ -953,7 +976,7 @@ class Readable(EventEmitter):  # node: Readable
             state.flowing = not state.readableListening
             if not state.resumeScheduled:
                 state.resumeScheduled = True
-                next_tick(_resume_nt, self, state)
+                _tick(self, _resume_nt, self, state)
         state.paused = False
         return self
 
@@ -977,7 +1000,7 @@ class Readable(EventEmitter):  # node: Readable
                 if state.length:
                     _emit_readable(self)
                 elif not state.reading:
-                    next_tick(_n_reading_nt, self)
+                    _tick(self, _n_reading_nt, self)
         return self
 
     addListener = on
@@ -988,7 +1011,7 @@ class Readable(EventEmitter):  # node: Readable
         EventEmitter.removeListener(self, name, listener)
         if name == "readable":
             # After 'readable' was emitted but before I/O: supports once('readable') cycles.
-            next_tick(_update_readable_listening_nt, self)
+            _tick(self, _update_readable_listening_nt, self)
         elif name == "data" and self.listenerCount("data") == 0:
             self._readableState.dataListening = False
         return self
@@ -1001,7 +1024,7 @@ class Readable(EventEmitter):  # node: Readable
         else:
             EventEmitter.removeAllListeners(self, name)
         if name is _ALL or name == "readable":
-            next_tick(_update_readable_listening_nt, self)
+            _tick(self, _update_readable_listening_nt, self)
         return self
 
     # -- pipe -----------------------------------------------------------------------------------------
@@ -1091,7 +1114,7 @@ class Readable(EventEmitter):  # node: Readable
 
         end_fn = onend if do_end else unpipe
         if state.endEmitted:
-            next_tick(_pipe_end_nt, end_fn)
+            _tick(self, _pipe_end_nt, end_fn)
         else:
             src.once("end", end_fn)
         dest.on("unpipe", onunpipe)
@@ -1234,9 +1257,9 @@ def _add_chunk(
     else:
         state.length += len(chunk) if type(chunk) is bytes else _js_len(chunk)  # type: ignore[arg-type]
         if add_to_front:
-            state.buffer.appendleft(chunk)
+            _chunks(state).appendleft(chunk)
         else:
-            state.buffer.append(chunk)
+            _chunks(state).append(chunk)
         if state.needReadable:
             _emit_readable(stream)
     if not state.readingMore and not state.reading and state.constructed:  # node: maybeReadMore
@@ -1328,7 +1351,7 @@ def _on_eof_chunk(stream: Readable, state: ReadableState) -> None:  # node: onEo
     if decoder is not None:
         chunk = decoder.end()
         if chunk:
-            state.buffer.append(chunk)
+            _chunks(state).append(chunk)
             state.length += _js_len(chunk)
     state.ended = True
     if state.sync:
@@ -1346,7 +1369,7 @@ def _emit_readable(stream: Readable) -> None:  # node: emitReadable
     state.needReadable = False
     if not state.emittedReadable:
         state.emittedReadable = True
-        next_tick(_emit_readable_nt, stream)
+        _tick(stream, _emit_readable_nt, stream)
 
 
 def _emit_readable_nt(stream: Readable) -> None:  # node: emitReadable_
@@ -1384,8 +1407,8 @@ def _maybe_read_more_nt(stream: Readable, state: ReadableState) -> None:  # node
             and not state.destroyed
             and state.errored is None
             and state.constructed
-            and type(stream).read is _readable_read
-            and "read" not in stream.__dict__
+            # Readable.read itself, not a subclass's or an instance's (not via __dict__: see Socket.write)
+            and getattr(stream.read, "__func__", None) is _readable_read
         ):
             # The common case (a flowing socket, nothing buffered): exactly what read(0) does here
             # (not reading, not ended), without its general body.
@@ -1460,7 +1483,7 @@ def _end_readable(stream: Readable) -> None:  # node: endReadable
     if not state.endEmitted and not state.endScheduled:
         state.ended = True
         state.endScheduled = True
-        next_tick(_end_readable_nt, state, stream)
+        _tick(stream, _end_readable_nt, state, stream)
 
 
 def _end_readable_nt(state: ReadableState, stream: Any) -> None:  # node: endReadableNT
@@ -1470,7 +1493,7 @@ def _end_readable_nt(state: ReadableState, stream: Any) -> None:  # node: endRea
         state.endEmitted = True
         stream.emit("end")
         if getattr(stream, "writable", False) and getattr(stream, "allowHalfOpen", None) is False:
-            next_tick(_end_writable_nt, stream)
+            _tick(stream, _end_writable_nt, stream)
         elif state.autoDestroy:
             # A Duplex waits for its writable side too (unless that side was disabled).
             w = _w_state(stream)
@@ -1608,11 +1631,11 @@ class Writable(EventEmitter):  # node: Writable
             err = make_error("ERR_STREAM_DESTROYED", "end")
         if callback is not None and callable(callback):
             if err is not None:
-                next_tick(_callback_nt, callback, err)
+                _tick(self, _callback_nt, callback, err)
             elif state.errored is not None:
-                next_tick(_callback_nt, callback, state.errored)
+                _tick(self, _callback_nt, callback, state.errored)
             elif state.finished:
-                next_tick(_callback_nt, callback, None)
+                _tick(self, _callback_nt, callback, None)
             else:
                 if state.onFinished is None:
                     state.onFinished = []
@@ -1628,7 +1651,7 @@ class Writable(EventEmitter):  # node: Writable
         # node: Writable.prototype.destroy
         state = self._writableState
         if (state.buffered or state.onFinished) and not state.destroyed:
-            next_tick(_error_buffer_nt, state)  # invoke pending callbacks
+            _tick(self, _error_buffer_nt, state)  # invoke pending callbacks
         _destroy_stream(self, error, callback)
         return self
 
@@ -1740,7 +1763,7 @@ def _write_chunk(
         err = make_error("ERR_STREAM_DESTROYED", "write")
     if err is not None:
         if cb is not None:
-            next_tick(_callback_nt, cb, err)
+            _tick(stream, _callback_nt, cb, err)
         _error_or_destroy(stream, err, True)
         return err
     state.pendingcb += 1
@@ -1833,7 +1856,7 @@ def _onwrite(stream: Writable, er: BaseException | None = None) -> None:  # node
         if r is not None and r.errored is None:
             r.errored = er
         if sync:
-            next_tick(_onwrite_error_nt, stream, state, er, cb)
+            _tick(stream, _onwrite_error_nt, stream, state, er, cb)
         else:
             _onwrite_error_nt(stream, state, er, cb)
         return
@@ -1847,7 +1870,7 @@ def _onwrite(stream: Writable, er: BaseException | None = None) -> None:  # node
         need_tick = need_drain or cb is not None
         if cb is None:
             if not state.afterWritePending and need_tick:
-                next_tick(_after_write_nt, stream, state, 1, None)
+                _tick(stream, _after_write_nt, stream, state, 1, None)
                 state.afterWritePending = True
             else:
                 state.pendingcb -= 1
@@ -2002,7 +2025,7 @@ def _on_finish(stream: Writable, state: WritableState, err: BaseException | None
         stream.emit("prefinish")
         # Backwards compat: 'finish' is asynchronous relative to _final's callback, always.
         state.pendingcb += 1
-        next_tick(_finish_nt, stream, state)
+        _tick(stream, _finish_nt, stream, state)
 
 
 def _prefinish(stream: Writable, state: WritableState) -> None:  # node: prefinish
@@ -2030,7 +2053,7 @@ def _finish_maybe(stream: Writable, state: WritableState, sync: bool) -> None:  
         if state.pendingcb == 0:
             if sync:
                 state.pendingcb += 1
-                next_tick(_finish_maybe_nt, stream, state)
+                _tick(stream, _finish_maybe_nt, stream, state)
             elif _need_finish(state):
                 state.pendingcb += 1
                 _finish(stream, state)
