@@ -720,15 +720,17 @@ def test_fake_clock_manual_advance(loop_factory: LoopRecorder) -> None:
 
 
 def test_real_clock_timers_fire_in_expiry_order(loop_factory: LoopRecorder) -> None:
-    # The real LoopClock: only order is asserted, never elapsed time.
+    # The real LoopClock: only order is asserted, never elapsed time.  Each timer starts at the time it
+    # is set (as on Node), so the gaps are wide enough that a busy machine stalling this loop between two
+    # set_timeout calls cannot reorder them (it would take a 20 ms stall).
     log: list[int] = []
 
     def main() -> None:
-        for ms in (3, 1, 2, 1):
+        for ms in (60, 20, 40, 20):
             rt.set_timeout(log.append, ms, ms)
 
     run(main, loop_factory)
-    assert log == [1, 1, 2, 3]
+    assert log == [20, 20, 40, 60]
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -192,6 +192,7 @@ class Handle(asyncio.Protocol):  # node: TCPWrap / PipeWrap (and LibuvStreamWrap
     # (reading, writing, shutting down) or closing; a paused idle socket does not.
     refed = True
     _shutdown_pending = False
+    _handing_over = False  # _connect_wait's create_connection is taking the descriptor over
 
     # -- asyncio protocol ---------------------------------------------------------------------------
 
@@ -200,8 +201,9 @@ class Handle(asyncio.Protocol):  # node: TCPWrap / PipeWrap (and LibuvStreamWrap
         self.transport = transport
         self.sock = None
         self._connect_task = None  # it only waits for create_connection to return now: let it
-        if self.closed:
-            transport.abort()
+        if self.closed:  # closed while the loop took the connection over: connection_lost finishes it
+            # (uvloop ignores an abort() made inside connection_made: connection_lost would never come)
+            self.loop.call_soon(transport.abort)
             return
         sock = transport.get_extra_info("socket")
         if sock is not None:
@@ -460,14 +462,20 @@ class Handle(asyncio.Protocol):  # node: TCPWrap / PipeWrap (and LibuvStreamWrap
                 except OSError:
                     pass
         self._pending.clear()
-        task = self._connect_task
-        if task is not None:
-            self._connect_task = None
-            task.cancel()
         if self._connect_req is not None:
             self.rt.unref_handle(self._connect_req)
             self._cancelled_req = self._connect_req
             self._connect_req = None
+        if self._handing_over and self.transport is None:
+            # The loop owns the descriptor now (create_connection is under way): neither cancel it nor
+            # close the socket under it.  connection_made aborts the new transport and connection_lost
+            # completes this close; or _connect_wait does, if create_connection fails.
+            self._close_cb = cb
+            return
+        task = self._connect_task
+        if task is not None:
+            self._connect_task = None
+            task.cancel()
         if self.sock is not None:
             try:
                 self.loop.remove_writer(self.sock.fileno())
@@ -666,17 +674,30 @@ class Handle(asyncio.Protocol):  # node: TCPWrap / PipeWrap (and LibuvStreamWrap
             self._connect_task = None
             self.rt.invoke(self._complete_connect, req, -err)
             return
+        self._handing_over = True
+        made = False
         try:
             if self.is_tcp:
                 await self.loop.create_connection(lambda: self, sock=sock)
             else:
                 await self.loop.create_unix_connection(lambda: self, sock=sock)
+            made = True
         except OSError as exc:
             if self._connect_req is not None and not self.closed:
                 self._connect_req = None
                 self.rt.invoke(self._complete_connect, req, _neg_errno(exc))
         finally:
             self._connect_task = None
+            self._handing_over = False
+            if not made and self.closed and self.transport is None:
+                # closed while handing over and no transport came of it: nothing else will finish
+                # the close (as close() would have: the socket object gives up its descriptor)
+                if self.sock is not None:
+                    self.sock.close()
+                    self.sock = None
+                cb = self._close_cb
+                self._close_cb = None
+                self.loop.call_soon(self._after_close, cb)
 
     def _complete_connect(self, req: Any, status: int) -> None:
         self.rt.unref_handle(req)
