@@ -63,7 +63,7 @@ from .errors import (
     validate_int32,
     validate_number,
 )
-from .stream import Duplex, WriteRequests, _maybe_read_more_nt, buffer_from_string
+from .stream import Duplex, WriteRequests, _maybe_read_more_nt, buffer_from_string, read_zero
 
 if TYPE_CHECKING:
     from .promises import ReadableIterator
@@ -980,7 +980,7 @@ class Socket(Duplex):  # node: Socket
                 self._handle.readStop()
                 self.readableFlowing = False
             elif not opts.get("manualStart"):
-                self.read(0)
+                read_zero(self, self._readableState)
 
         if _connect.truthy(signal):
             self._add_client_abort_signal(signal)

@@ -1401,32 +1401,37 @@ def _maybe_read_more_nt(stream: Readable, state: ReadableState) -> None:  # node
         and (state.length < state.highWaterMark or (state.flowing and state.length == 0))
     ):
         length = state.length
-        if (
-            length == 0
-            and state.highWaterMark > 0
-            and not state.destroyed
-            and state.errored is None
-            and state.constructed
-            # Readable.read itself, not a subclass's or an instance's (not via __dict__: see Socket.write)
-            and getattr(stream.read, "__func__", None) is _readable_read
-        ):
-            # The common case (a flowing socket, nothing buffered): exactly what read(0) does here
-            # (not reading, not ended), without its general body.
-            state.reading = True
-            state.sync = True
-            state.needReadable = True
-            try:
-                stream._read(state.highWaterMark)
-            except Exception as err:
-                _error_or_destroy(stream, err)
-            state.sync = False
-            if state.length <= state.highWaterMark:
-                state.needReadable = True
-        else:
-            stream.read(0)
+        read_zero(stream, state)
         if length == state.length:
             break
     state.readingMore = False
+
+
+def read_zero(stream: Readable, state: ReadableState) -> None:  # node: stream.read(0)
+    """``stream.read(0)``; for an empty, idle stream (a socket asking for more) its effect without
+    Readable.read's general body: mark reading, call ``_read(highWaterMark)``, settle needReadable."""
+    if (
+        state.length == 0
+        and not state.reading
+        and not state.ended
+        and state.highWaterMark > 0
+        and not state.destroyed
+        and state.errored is None
+        and state.constructed
+        # Readable.read itself, not a subclass's or an instance's (not via __dict__: see Socket.write)
+        and getattr(stream.read, "__func__", None) is _readable_read
+    ):
+        state.reading = True
+        state.sync = True
+        state.needReadable = True
+        try:
+            stream._read(state.highWaterMark)
+        except Exception as err:
+            _error_or_destroy(stream, err)
+        state.sync = False
+        state.needReadable = state.length <= state.highWaterMark
+    else:
+        stream.read(0)
 
 
 def _pipe_on_drain(src: Readable, dest: Any) -> Callable[..., None]:  # node: pipeOnDrain
