@@ -3,11 +3,14 @@
 1. The whole conformance suite's wall time at ``-n 1``, ``-n 2`` and ``-n 4`` xdist workers (the README's
    ``./dev conformance`` command, with its reports sent to a temporary directory so a developer's
    ``reports/`` is untouched), with pytest's summary line.
+   Each worker count is timed ``SUITE_RUNS`` times (the machine may be shared); the median is
+   reported, with every run's time and the 1-minute load average before it.
 2. The per-scenario overhead of the agent round trip: a trivial scenario (one ``call`` of
    ``net.isIP``) run many times through the real runner and agents, per pairing (``node-node``,
-   ``uvnet-uvnet``, and the relayed mixed pairings with one step on each side).  Reported with the
-   scenario's default ``settle`` (20 ms of quiet time a scenario waits for late events) and with
-   ``settle: 0``, so the fixed settle cost and the agent/IPC cost are seen apart.
+   ``uvnet-uvnet``, and the relayed mixed pairings with one step on each side), and as the suite runs
+   it: one round of all four pairings at once (``runner.run_together``, each on its own agents).
+   Reported with the scenario's default ``settle`` (20 ms of quiet time a scenario waits for late
+   events) and with ``settle: 0``, so the fixed settle cost and the agent/IPC cost are seen apart.
 """
 
 from __future__ import annotations
@@ -28,9 +31,27 @@ from ._procs import ROOT, BenchError
 
 RESULTS = Path(__file__).resolve().parent / "results"
 README_START, README_END = "<!-- harness:start -->", "<!-- harness:end -->"
+SUITE_RUNS = 2  # timings of the whole suite per worker count; the median is reported
+ROUND = "all 4 at once"  # the pairing column of a round's row
 
 
-def suite_time(jobs: int, timeout: float = 3000) -> dict[str, Any]:
+def suite_time(jobs: int, runs: int = SUITE_RUNS) -> dict[str, Any]:
+    """The suite at `jobs` workers, `runs` times: the median wall time, and every run."""
+    each = []
+    for _ in range(runs):
+        load = os.getloadavg()[0]
+        r = suite_once(jobs)
+        r["load"] = load
+        each.append(r)
+        sys.stderr.write(f"  -n {jobs}: {r['seconds'] and round(r['seconds'], 1)} s (load {load:.2f})  "
+                         f"{r['summary']}\n" + "".join(f"    {f}\n" for f in r.get("failed", [])))
+    times = [r["seconds"] for r in each if r["seconds"] is not None]
+    return {"jobs": jobs, "seconds": statistics.median(times) if times else None, "runs": each,
+            "exit": max(r.get("exit", 1) for r in each),
+            "summary": " / ".join(dict.fromkeys(r["summary"] for r in each))}
+
+
+def suite_once(jobs: int, timeout: float = 3000) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="uvnet-bench-harness-") as tmp:
         cmd = [sys.executable, "-m", "pytest", "conformance/scenarios", "-n", str(jobs), "-q", "-p",
                "no:randomly", "--conformance-report", tmp, "--junitxml", f"{tmp}/junit.xml"]
@@ -41,7 +62,8 @@ def suite_time(jobs: int, timeout: float = 3000) -> dict[str, Any]:
             return {"jobs": jobs, "seconds": None, "summary": f"timed out after {timeout:.0f}s"}
         secs = time.monotonic() - t0
     lines = [ln for ln in out.stdout.splitlines() if re.search(r"\d+ (passed|failed|error)", ln)]
-    return {"jobs": jobs, "seconds": secs, "exit": out.returncode,
+    failed = [ln.split(" - ")[0] for ln in out.stdout.splitlines() if ln.startswith(("FAILED ", "ERROR "))]
+    return {"jobs": jobs, "seconds": secs, "exit": out.returncode, "failed": failed,
             "summary": lines[-1].strip("= ") if lines else out.stdout[-300:]}
 
 
@@ -72,24 +94,30 @@ def _scenario(two_sided: bool, settle: int) -> Any:
 def round_trips(n: int) -> list[dict[str, Any]]:
     sys.path.insert(0, str(ROOT))
     from conformance.agents import AgentPool
-    from conformance.runner import Pairing, run_scenario
+    from conformance.runner import Pairing, RunResult, run_scenario, run_together
 
     pool = AgentPool()
     rows = []
+    everything = [Pairing.parse(p) for p in ("node-node", "uvnet-uvnet", "uvnet-node", "node-uvnet")]
+
+    def once(pairing: str, sc: Any) -> list[RunResult]:
+        if pairing == ROUND:  # as the suite runs a two-sided scenario: every pairing at once
+            return run_together(sc, everything, pool)
+        return [run_scenario(sc, Pairing.parse(pairing), pool)]
+
     try:
-        for pairing in ("node-node", "uvnet-uvnet", "uvnet-node", "node-uvnet"):
-            p = Pairing.parse(pairing)
+        for pairing in [p.id for p in everything] + [ROUND]:
             for settle in (20, 0):
-                sc = _scenario(not p.single, settle)
+                sc = _scenario(pairing == ROUND or not Pairing.parse(pairing).single, settle)
                 for _ in range(5):  # warm: agents started, code paths loaded
-                    run_scenario(sc, p, pool)
+                    once(pairing, sc)
                 times = []
-                statuses = set()
+                statuses: set[str] = set()
                 for _ in range(n):
                     t0 = time.perf_counter()
-                    res = run_scenario(sc, p, pool)
+                    results = once(pairing, sc)
                     times.append(time.perf_counter() - t0)
-                    statuses.add(res.status)
+                    statuses.update(res.status for res in results)
                 times.sort()
                 rows.append({
                     "pairing": pairing, "settle_ms": settle, "n": n,
@@ -97,7 +125,7 @@ def round_trips(n: int) -> list[dict[str, Any]]:
                     "p90_ms": times[int(0.9 * (n - 1))] * 1000,
                     "min_ms": times[0] * 1000, "status": sorted(statuses),
                 })
-                sys.stderr.write(f"  round trip {pairing:12} settle {settle:2} ms: median "
+                sys.stderr.write(f"  round trip {pairing:13} settle {settle:2} ms: median "
                                  f"{rows[-1]['median_ms']:.2f} ms, p90 {rows[-1]['p90_ms']:.2f} ms\n")
     finally:
         pool.close()
@@ -107,13 +135,24 @@ def round_trips(n: int) -> list[dict[str, Any]]:
 def markdown(doc: dict[str, Any]) -> str:
     out = [f"Machine: {doc['machine']}; {doc['date']}; {doc['scenarios']} scenario files.\n"]
     if doc.get("suite"):
-        out.append("| `./dev conformance` workers | wall time | pytest summary |")
-        out.append("|---:|---:|---|")
+        out.append("| `./dev conformance` workers | wall time (median) | runs (1-min load before) | "
+                   "pytest summary |")
+        out.append("|---:|---:|---|---|")
         for r in doc["suite"]:
             secs = "—" if r["seconds"] is None else f"{r['seconds']:.1f} s"
-            out.append(f"| -n {r['jobs']} | {secs} | {r['summary']} |")
+            runs = ", ".join(
+                ("—" if x["seconds"] is None else f"{x['seconds']:.1f} s") + f" ({x['load']:.2f})"
+                for x in r.get("runs", [])
+            )
+            out.append(f"| -n {r['jobs']} | {secs} | {runs} | {r['summary']} |")
         out.append("")
-    out.append("Agent round trip of a trivial scenario (one `call`), through the real runner and agents:\n")
+        failed = sorted({f for r in doc["suite"] for x in r.get("runs", []) for f in x.get("failed", [])})
+        if failed:
+            out.append("Failed in at least one of these runs: " + ", ".join(f"`{f}`" for f in failed))
+            out.append("")
+    out.append("Agent round trip of a trivial scenario (one `call`; two-sided for the mixed pairings), "
+               "through the real runner and agents; the last rows are one round of a two-sided scenario, "
+               "all four pairings at once on their own agents, as the suite runs it:\n")
     out.append("| pairing | settle | median | p90 | min |")
     out.append("|---|---:|---:|---:|---:|")
     for r in doc["round_trips"]:
@@ -142,7 +181,7 @@ def main(args: argparse.Namespace) -> int:
         for jobs in [int(j) for j in args.jobs.split(",") if j.strip()]:
             sys.stderr.write(f"bench harness: conformance suite at -n {jobs} ...\n")
             r = suite_time(jobs)
-            sys.stderr.write(f"  -n {jobs}: {r['seconds'] and round(r['seconds'], 1)} s  {r['summary']}\n")
+            sys.stderr.write(f"  -n {jobs}: median {r['seconds'] and round(r['seconds'], 1)} s\n")
             doc["suite"].append(r)
     out = Path(args.out) if args.out else RESULTS / "harness.json"
     out.parent.mkdir(parents=True, exist_ok=True)

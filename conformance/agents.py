@@ -18,9 +18,12 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import backends, runtimes
+
+if TYPE_CHECKING:
+    from .runner import Plan
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "node_fixtures"
@@ -189,11 +192,25 @@ class Agent:
 
 
 class AgentPool:
-    """One agent per runtime, started on first use, replaced when it dies. One pool per process/worker."""
+    """One agent per runtime, started on first use, replaced when it dies. One pool per process/worker.
+
+    An agent runs one scenario at a time, so runs made at the same time (runner.run_together) each use
+    a lane: lane 0 is this pool, lane i > 0 another pool of its own (own agents, own queue), kept for
+    the next round. `plan` is the runner's plan of the runs this pool is about to be asked for."""
 
     def __init__(self) -> None:
         self.agents: dict[str, Agent] = {}
         self.shared: queue.Queue[Any] = queue.Queue()
+        self.lanes: list[AgentPool] = []
+        self.plan: Plan | None = None
+
+    def lane(self, index: int) -> AgentPool:
+        """The pool for the `index`-th of several simultaneous runs (0: this one)."""
+        if index == 0:
+            return self
+        while len(self.lanes) < index:
+            self.lanes.append(AgentPool())
+        return self.lanes[index - 1]
 
     def get(self, runtime: str) -> Agent:
         agent = self.agents.get(runtime)
@@ -220,9 +237,13 @@ class AgentPool:
             agent.stop()
 
     def close(self) -> None:
+        for lane in self.lanes:
+            lane.close()
+        self.lanes.clear()
         for agent in self.agents.values():
             agent.stop()
         self.agents.clear()
+        self.plan = None
 
 
 def wait_until(deadline: float) -> float:

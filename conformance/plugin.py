@@ -12,6 +12,12 @@ Select by id with `-k`, by area with `--area tcp` (or `tcp/connect`), by doc sec
 same every time (verdict, and for the reference its normalised trace): a flaky scenario is a defect.
 Reports: `--conformance-report DIR` writes `results.json`, `timings.json`, `matrix.md` and `matrix.html`
 there (on the controller; see report.py).
+
+Speed: before an item runs, the worker tells its pool which runs of the item's scenario its items still
+need (`runner.plan`): the reference and every selected pairing, `--repeat` times. The first item makes
+one run of each at once (`runner.run_together`), the others take theirs. With xdist's default `--dist load`
+the plugin's scheduler keeps the items of one scenario file on one worker (a load-balanced work unit per
+file; any other test is a unit of its own), so the reference runs once and the rounds are complete.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from .check import Outcome, ReferenceCache, check_pairing, check_reference
 from .diff import compare, render
 from .loader import SCENARIO_ROOT, Scenario, ScenarioError, load_scenario
 from .report import write_reports
-from .runner import REFERENCE, Pairing, pairings_for
+from .runner import REFERENCE, Pairing, pairings_for, plan
 
 # Implementations whose differences conformance/expectations.yaml (kind: differs) describes.
 UVNET_IMPLS = ("uvnet", "uvnet-asyncio")
@@ -87,6 +93,9 @@ class _State:
         self.service: backends.DockerService | None = None
         self.apply_differs = True
         self.started = time.monotonic()
+        # Scenario file node id -> its selected items (in order), and the node ids of items already run.
+        self.siblings: dict[str, list[ScenarioItem]] | None = None
+        self.ran: set[str] = set()
 
     def get_pool(self) -> tuple[AgentPool, ReferenceCache]:
         if self.pool is None:
@@ -112,11 +121,28 @@ def _is_worker(config: pytest.Config) -> bool:
 
 
 class _XdistHooks:
-    """Hands the controller's backend (the running container) to every worker it starts."""
+    """Hands the controller's backend (the running container) to every worker it starts, and keeps the
+    items of one scenario file on one worker."""
 
     @pytest.hookimpl
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput["uvnet_backend"] = backends.current().to_json()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
+        # Only in place of the default `load`; an explicit other --dist is the user's choice.
+        if config.getvalue("dist") != "load":
+            return None
+        from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+        class ScenarioScheduling(LoadScopeScheduling):  # type: ignore[misc]
+            """`load`, with a scenario file's items (its pairings) as one work unit."""
+
+            def _split_scope(self, nodeid: str) -> str:
+                path = nodeid.split("::", 1)[0]
+                return path if path.endswith(".yaml") else nodeid
+
+        return ScenarioScheduling(config, log)
 
 
 def _set_reference(config: pytest.Config) -> None:
@@ -241,11 +267,31 @@ class ScenarioItem(pytest.Item):
         detail = outcome.text if outcome.verdict == "fail" else ""
         return outcome, json.dumps([outcome.verdict, detail])
 
+    def wanted_runs(self, cache: ReferenceCache) -> dict[Pairing, int]:
+        """The runs this scenario's items not yet run here will ask of the pool (see `runner.plan`): each
+        selected pairing `--repeat` times; the reference once for the cache the pairings share, plus
+        once per further run of the `node-node` item (a repeat runs the reference afresh)."""
+        if _state.siblings is None:
+            _state.siblings = {}
+            for item in self.session.items:
+                if isinstance(item, ScenarioItem):
+                    _state.siblings.setdefault(item.parent.nodeid if item.parent else "", []).append(item)
+        repeat = int(self.config.getoption("--repeat"))
+        siblings = _state.siblings.get(self.parent.nodeid if self.parent else "", [self])
+        todo = [item.pairing for item in siblings if item.nodeid not in _state.ran]
+        wanted = {p: repeat for p in todo if p != REFERENCE}
+        reference = 0 if f"{self.scenario.id}@{REFERENCE.id}" in cache.results else 1
+        if REFERENCE in todo:
+            reference += repeat - 1
+        return {REFERENCE: reference, **wanted}
+
     def runtest(self) -> None:
         if "ipv6" in self.scenario.requires and not _ipv6_works():
             pytest.skip("requires ::1, which this machine lacks")
         pool, cache = _state.get_pool()
         repeat = int(self.config.getoption("--repeat"))
+        plan(pool, self.scenario, self.wanted_runs(cache))
+        _state.ran.add(self.nodeid)
         outcome, first = self._once(pool, cache)
         if repeat > 1:
             outcome = self._repeat(pool, cache, outcome, first, repeat)
