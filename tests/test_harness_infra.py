@@ -453,3 +453,64 @@ def test_the_container_shares_unix_and_abstract_sockets_with_the_host() -> None:
     finally:
         service.down()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- rounds: a scenario's runs in its pairings made at once (runner.Plan) ---------------------------------
+PAIRINGS = [Pairing.parse(p) for p in ("node-node", "uvnet-uvnet", "uvnet-node", "node-uvnet")]
+
+
+def _fake_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Replace the agents with a recorder: each run returns at once and logs its pairing."""
+    import threading
+
+    from conformance import runner
+
+    log: list[str] = []
+    lock = threading.Lock()
+
+    def fake_run_alone(scenario: Any, pairing: Pairing, pool: Any) -> Any:
+        with lock:
+            log.append(pairing.id)
+            return runner.RunResult(scenario=scenario.id, pairing=pairing.id, detail=f"run {len(log)}")
+
+    monkeypatch.setattr(runner, "run_alone", fake_run_alone)
+    return log
+
+
+def test_a_round_runs_each_planned_pairing_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from conformance import runner
+    from conformance.agents import AgentPool
+
+    log = _fake_runs(monkeypatch)
+    scenario = load_scenario(SCENARIO_ROOT / "net" / "echo-server.yaml")
+    pool = AgentPool()
+    runner.plan(pool, scenario, dict.fromkeys(PAIRINGS, 2))  # --repeat 2
+    first = runner.run_scenario(scenario, PAIRINGS[2], pool)
+    assert sorted(log) == sorted(p.id for p in PAIRINGS)  # one round: every pairing once, at once
+    assert first.pairing == "uvnet-node"
+    for p in (PAIRINGS[0], PAIRINGS[1], PAIRINGS[3]):  # their runs are ready: no new round
+        assert runner.run_scenario(scenario, p, pool).pairing == p.id
+    assert len(log) == 4
+    runner.run_scenario(scenario, PAIRINGS[0], pool)  # its second run: the second round
+    assert len(log) == 8
+    for p in PAIRINGS[1:]:
+        runner.run_scenario(scenario, p, pool)
+    assert len(log) == 8
+    runner.run_scenario(scenario, PAIRINGS[0], pool)  # past the plan: a run of its own
+    assert log[8:] == ["node-node"]
+
+
+def test_runs_outside_the_plan_are_made_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    from conformance import runner
+    from conformance.agents import AgentPool
+
+    log = _fake_runs(monkeypatch)
+    planned = load_scenario(SCENARIO_ROOT / "net" / "echo-server.yaml")
+    other = load_scenario(SCENARIO_ROOT / "tcp" / "connect" / "connect-port-listener.yaml")
+    pool = AgentPool()
+    runner.plan(pool, planned, {PAIRINGS[1]: 1, PAIRINGS[2]: 1})
+    runner.run_scenario(other, PAIRINGS[1], pool)  # another scenario
+    runner.run_scenario(planned, PAIRINGS[0], pool)  # a pairing the plan does not have
+    assert log == ["uvnet-uvnet", "node-node"]
+    runner.run_scenario(planned, PAIRINGS[1], pool)  # the plan's round
+    assert sorted(log[2:]) == ["uvnet-node", "uvnet-uvnet"]

@@ -519,6 +519,52 @@ def test_destroy_at_every_point_of_a_connect(loops: LoopRecorder, transport: str
     assert socket_fd_count() <= before
 
 
+def test_data_that_arrived_while_paused_comes_as_one_read(loops: LoopRecorder) -> None:
+    # libuv leaves what arrives while a handle does not read in the kernel and takes up to 64 KiB per
+    # read when it resumes: Node's server sees a client's writes made before it reads as one 'data'.
+    # uvloop reads the bytes early, in the pieces they arrived in (each piece is awaited here until the
+    # loop has read it, where the loop does that); uvnet hands them on as Node's reads would have.
+    pieces = [b"first ", b"second ", b"x" * 30_000, b"y" * 20_000]
+    got: list[bytes] = []
+
+    def main() -> None:
+        loop = asyncio.get_running_loop()
+        srv = net.createServer({"pauseOnConnect": True})
+        raw = socket.socket()
+
+        def on_connection(peer: net.Socket) -> None:
+            handle = peer._handle
+            assert handle is not None
+
+            def send(i: int, waited: int = 0) -> None:
+                read_early = sum(len(c) for c in handle._pending if isinstance(c, bytes))
+                if i and read_early < sum(map(len, pieces[:i])) and waited < 50:
+                    loop.call_soon(send, i, waited + 1)  # let the loop read what was sent
+                    return
+                if i == len(pieces):
+                    peer.on("data", got.append)
+                    peer.on("end", lambda: (peer.end(), srv.close()))
+                    peer.resume()
+                    raw.shutdown(socket.SHUT_WR)
+                    return
+                raw.sendall(pieces[i])
+                loop.call_soon(send, i + 1)
+
+            send(0)
+
+        srv.on("connection", on_connection)
+
+        def listening() -> None:
+            raw.connect(("127.0.0.1", port_of(srv)))
+
+        srv.listen(0, "127.0.0.1", listening)
+        srv.on("close", lambda: raw.close())
+
+    run(main, loops)
+    assert b"".join(got) == b"".join(pieces)
+    assert got == [b"".join(pieces)]  # under 64 KiB: one read
+
+
 def test_unref_socket_lets_run_return_after_connect(loops: LoopRecorder) -> None:
     # As in Node: an unref'd socket does not keep the loop alive, its pending connect request does.
     lsock = socket.socket()

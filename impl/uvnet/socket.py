@@ -120,6 +120,9 @@ def untrack_handle(rt: _runtime.Runtime, handle: _Closable) -> None:
         handles.discard(handle)
 
 
+_READ_SIZE = 65536  # node: libuv's read size (the 64 KiB buffer a stream's alloc callback hands out)
+
+
 def _neg_errno(exc: BaseException) -> int:
     num = getattr(exc, "errno", None)
     if isinstance(num, int) and num != 0:
@@ -343,12 +346,42 @@ class Handle(asyncio.Protocol):  # node: TCPWrap / PipeWrap (and LibuvStreamWrap
             if isinstance(data, BaseException):
                 self._on_read_error(_neg_errno(data))
             else:
-                self._on_read(data)
+                self._on_read(self._as_one_read(data) if data is not None else None)
         if self.reading and not self._pending and not self.closed:
             tr = self.transport
             if tr is not None and not self.eof and not tr.is_closing():
                 tr.resume_reading()
         self._update_ref()
+
+    def _as_one_read(self, data: bytes) -> bytes:
+        """``data`` and the stashed chunks after it, as far as one read of Node's would have taken them.
+
+        While a handle does not read, libuv leaves what arrives in the kernel, and its next read takes up
+        to 64 KiB of it at once; the loop here read the same bytes early, in the pieces they arrived in.
+        (A client's two writes before the server reads: Node's server sees one 'data', measured.)"""
+        pending = self._pending
+        parts = [data]
+        size = len(data)
+        while pending and type(pending[0]) is bytes and size + len(pending[0]) <= _READ_SIZE:
+            chunk = pending.pop(0)
+            assert isinstance(chunk, bytes)
+            parts.append(chunk)
+            size += len(chunk)
+        if not pending and size < _READ_SIZE and self._fd >= 0 and not self.eof and not self.lost:
+            # The rest of that read is still in the kernel (the loop stopped reading after these):
+            # take it now, as libuv's read would have (the descriptor is non-blocking).  The end of
+            # the stream stays for the loop, which reads it again when it resumes; an error is
+            # reported once, so it is kept to follow these bytes.
+            try:
+                more = os.read(self._fd, _READ_SIZE - size)
+            except (BlockingIOError, InterruptedError):
+                more = b""
+            except OSError as exc:
+                more = b""
+                pending.append(exc)
+            if more:
+                parts.append(more)
+        return b"".join(parts) if len(parts) > 1 else data
 
     def _on_read(self, data: bytes | None) -> None:  # node: onStreamRead (the handle's part)
         owner = self.owner
