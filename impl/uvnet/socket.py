@@ -909,7 +909,7 @@ class Socket(Duplex):  # node: Socket
     _peername: dict[str, Any] | None = None
     # Defaults that most sockets never change live on the class: an instance's __dict__ then holds
     # few enough keys to stay a compact key-sharing dict (CPython shares at most 30 keys per class; one
-    # more and every socket pays ~1.2 KiB for a full hash table: tests/test_memory.py watches this).
+    # more and every socket pays ~1.2 KiB for a full hash table: tests/test_hot_paths.py watches this).
     _host: str | None = None
     _hadError = False
     _user_buffer: Any = None
