@@ -526,11 +526,15 @@ class Handle(asyncio.Protocol):  # node: TCPWrap / PipeWrap (and LibuvStreamWrap
         else:
             self.loop.call_soon(self._after_close, cb)
 
+    def drop_reader(self) -> None:
+        """No more reads for the owner (node: `handle.onread = null`), nor for the fused read path."""
+        self.onread = None
+        self._flowing_owner = None
+
     def force_close(self) -> None:
         """Loop shutdown: drop the connection now, no callbacks (the process is exiting)."""
         self.closed = True
-        self.onread = None
-        self._flowing_owner = None
+        self.drop_reader()
         self.owner = None
         self._write_cb = None
         self._close_cb = None
@@ -1543,8 +1547,7 @@ class Socket(Duplex):  # node: Socket
             else:
                 self._close_socket_handle(is_exception)
             if not self._closeAfterHandlingError:
-                handle.onread = None
-                handle._flowing_owner = None
+                handle.drop_reader()
                 self._handle = None
                 self._sockname = None
             cb(exception)
@@ -1565,8 +1568,7 @@ class Socket(Duplex):  # node: Socket
         def on_close() -> None:
             self.emit("close", is_exception)
             if cleanup_pending:
-                handle.onread = None
-                handle._flowing_owner = None
+                handle.drop_reader()
                 self._handle = None
                 self._sockname = None
 
@@ -1796,10 +1798,8 @@ def _read_flowing(handle: Handle, sock: Socket, data: bytes) -> None:
     state.dataEmitted = True
     sock.emit("data", data)
     if not state.readingMore and not state.reading and state.constructed:  # node: maybeReadMore
-        state.readingMore = True
-        rt = handle.rt  # inside its invoke(): queue the tick as next_tick would, without the call
-        if rt._fatal is None:
-            rt._ticks.append((_maybe_read_more_nt, (sock, state)))
+        state.readingMore = True  # (stream._maybe_read_more, without its two frames)
+        handle.rt.next_tick(_maybe_read_more_nt, sock, state)
     if state.ended or (state.length >= state.highWaterMark and state.length):  # push returned false
         handle.reading = False
         handle.readStop()

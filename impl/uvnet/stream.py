@@ -644,12 +644,10 @@ def _call_destroy(stream: Any, err: BaseException | None, cb: Callback | None) -
             r.closed = True
         if cb is not None:
             cb(err)
-        rt = stream._rt
-        tick = rt.next_tick if rt is not None else next_tick
         if err is not None:
-            tick(_emit_error_close_nt, stream, err)
+            _tick(stream, _emit_error_close_nt, stream, err)
         else:
-            tick(_emit_close_nt, stream)
+            _tick(stream, _emit_close_nt, stream)
 
     try:
         stream._destroy(err, on_destroy)
@@ -1262,13 +1260,7 @@ def _add_chunk(
             _chunks(state).append(chunk)
         if state.needReadable:
             _emit_readable(stream)
-    if not state.readingMore and not state.reading and state.constructed:  # node: maybeReadMore
-        state.readingMore = True
-        rt = stream._rt
-        if rt is not None:
-            rt.next_tick(_maybe_read_more_nt, stream, state)
-        else:
-            next_tick(_maybe_read_more_nt, stream, state)
+    _maybe_read_more(stream, state)
 
 
 _MAX_HWM: Final = 0x40000000
@@ -1386,11 +1378,7 @@ def _emit_readable_nt(stream: Readable) -> None:  # node: emitReadable_
 def _maybe_read_more(stream: Readable, state: ReadableState) -> None:  # node: maybeReadMore
     if not state.readingMore and not state.reading and state.constructed:
         state.readingMore = True
-        rt = stream._rt
-        if rt is not None:
-            rt.next_tick(_maybe_read_more_nt, stream, state)
-        else:
-            next_tick(_maybe_read_more_nt, stream, state)
+        _tick(stream, _maybe_read_more_nt, stream, state)
 
 
 def _maybe_read_more_nt(stream: Readable, state: ReadableState) -> None:  # node: maybeReadMore_
@@ -1886,11 +1874,7 @@ def _onwrite(stream: Writable, er: BaseException | None = None) -> None:  # node
             info.count += 1
         elif need_tick:
             info = state.afterWriteTickInfo = _AfterWriteTickInfo(stream, state, cb)
-            rt = stream._rt
-            if rt is not None:
-                rt.next_tick(_after_write_tick_nt, info)
-            else:
-                next_tick(_after_write_tick_nt, info)
+            _tick(stream, _after_write_tick_nt, info)
             state.afterWritePending = True
         else:  # pragma: no cover - need_tick is true whenever cb is set
             state.pendingcb -= 1
