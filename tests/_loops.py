@@ -8,9 +8,13 @@ left open.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import uvloop
+
+import uvnet as net
+from uvnet import _runtime
 
 
 class LoopRecorder:
@@ -31,3 +35,14 @@ class LoopRecorder:
         assert self.errors == [], f"the loop's exception handler fired: {self.errors}"
         for loop in self.loops:
             assert loop.is_closed(), "the loop was left open"
+
+
+def run(main: Callable[[], object], loops: LoopRecorder) -> Any:
+    """`uvnet.run(main)` on the recorder's loop."""
+    return _runtime.run(main, loop_factory=loops)
+
+
+def port_of(srv: net.Server) -> int:
+    address = srv.address()
+    assert isinstance(address, dict)
+    return int(address["port"])

@@ -17,25 +17,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from _loops import LoopRecorder
+from _loops import LoopRecorder, port_of, run
 
 import uvnet as net
-from uvnet import _runtime as rt
 
 pytestmark = pytest.mark.timeout(60)
 
 # A key-sharing instance dict with up to ~20 values is ~300 bytes here; a full table of 32 keys is 1,584.
 COMPACT_DICT_BYTES = 700
-
-
-def run(main: Callable[[], object], loops: LoopRecorder) -> Any:
-    return rt.run(main, loop_factory=loops)
-
-
-def port_of(srv: net.Server) -> int:
-    address = srv.address()
-    assert isinstance(address, dict)
-    return int(address["port"])
 
 
 def exchange(

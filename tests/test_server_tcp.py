@@ -13,14 +13,13 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _loops import LoopRecorder
+from _loops import LoopRecorder, port_of, run
 
 import uvnet as net
-from uvnet import _runtime as rt
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -30,16 +29,6 @@ def tmpdir_short() -> Iterator[str]:
     path = tempfile.mkdtemp(prefix="uvn")  # short: sun_path holds 107 bytes
     yield path
     shutil.rmtree(path, ignore_errors=True)
-
-
-def run(main: Callable[[], object], loops: LoopRecorder) -> Any:
-    return rt.run(main, loop_factory=loops)
-
-
-def port_of(srv: net.Server) -> int:
-    address = srv.address()
-    assert isinstance(address, dict)
-    return int(address["port"])
 
 
 def listen_sock(srv: net.Server) -> socket.socket:

@@ -17,22 +17,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from _loops import LoopRecorder
+from _loops import LoopRecorder, port_of, run
 
 import uvnet as net
 from uvnet import _runtime as rt
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def run(main: Callable[[], object], loops: LoopRecorder) -> Any:
-    return rt.run(main, loop_factory=loops)
-
-
-def port_of(srv: net.Server) -> int:
-    address = srv.address()
-    assert isinstance(address, dict)
-    return int(address["port"])
 
 
 def fd_count() -> int:
